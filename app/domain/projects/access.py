@@ -1,0 +1,72 @@
+"""Membership lookups (cached per user and project) and the one 'require' used by every service."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models.projects import Project, ProjectMember
+from app.domain.accounts.principal import Principal
+from app.domain.projects.permissions import Action, can
+from app.domain.runtime import Runtime
+from app.lib.cache import key
+from app.lib.errors import Forbidden, NotFound
+
+ROLE_TTL = 300
+_NONE = "-"  # cached marker for "not a member"
+
+
+def role_key(rt: Runtime, user_id: uuid.UUID, project_id: uuid.UUID) -> str:
+    return key(rt.settings, "role", user_id, project_id)
+
+
+async def member_role(
+    session: AsyncSession, rt: Runtime, user_id: uuid.UUID, project_id: uuid.UUID
+) -> str | None:
+    cache_key = role_key(rt, user_id, project_id)
+    cached = await rt.cache.get(cache_key)
+    if cached is not None:
+        return None if cached == _NONE else str(cached)
+    role = await session.scalar(
+        select(ProjectMember.role).where(
+            ProjectMember.user_id == user_id, ProjectMember.project_id == project_id
+        )
+    )
+    await rt.cache.set(cache_key, role or _NONE, expire=ROLE_TTL, tags=[f"user-roles:{user_id}"])
+    return role
+
+
+async def invalidate_role(rt: Runtime, user_id: uuid.UUID, project_id: uuid.UUID) -> None:
+    await rt.cache.delete(role_key(rt, user_id, project_id))
+
+
+async def require(
+    session: AsyncSession, rt: Runtime, principal: Principal, project_id: uuid.UUID, action: Action,
+    *, what: str = "project",
+) -> str | None:
+    """Return the member's role, or raise: NotFound hides projects from non-members."""
+    role = None if principal.is_admin else await member_role(session, rt, principal.user_id, project_id)
+    if principal.is_admin:
+        exists = await session.scalar(select(Project.id).where(Project.id == project_id))
+        if exists is None:
+            raise NotFound(f"{what} not found")
+        return role
+    if role is None:
+        raise NotFound(f"{what} not found")
+    if not can(role, principal.is_admin, action):
+        raise Forbidden(f"this needs the {action.value!r} permission; your role is {role!r}")
+    return role
+
+
+async def visible_project_ids(
+    session: AsyncSession, principal: Principal
+) -> list[uuid.UUID] | None:
+    """None means 'all' (admins)."""
+    if principal.is_admin:
+        return None
+    rows = await session.scalars(
+        select(ProjectMember.project_id).where(ProjectMember.user_id == principal.user_id)
+    )
+    return list(rows)

@@ -1,0 +1,135 @@
+"""Live events: the shapes workers publish and the one publisher factory (Redis or in-process).
+
+Channel names are shared by workers (which PUBLISH) and web processes (which subscribe), so they
+live here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import msgspec
+import redis.asyncio as aioredis
+
+from app.config import Settings
+
+
+class ExecutionStatusEvent(msgspec.Struct, frozen=True, tag="execution.status", tag_field="type"):
+    execution_id: str
+    pipeline_id: str
+    project_id: str
+    status: str
+    ts: str
+    number: int | None = None
+    queue_reason: str | None = None
+
+
+class StepStatusEvent(msgspec.Struct, frozen=True, tag="step.status", tag_field="type"):
+    execution_id: str
+    step: str
+    status: str
+    attempt: int
+    exit_code: int | None
+    ts: str
+    project_id: str | None = None
+
+
+class LogEvent(msgspec.Struct, frozen=True, tag="log", tag_field="type"):
+    execution_id: str
+    step: str | None
+    seq: int
+    stream: str
+    text: str
+    ts: str
+
+
+class NotificationEvent(msgspec.Struct, frozen=True, tag="notification", tag_field="type"):
+    kind: str
+    message: str
+    ts: str
+    execution_id: str | None = None
+    project_id: str | None = None
+    step: str | None = None
+
+
+Event = ExecutionStatusEvent | StepStatusEvent | LogEvent | NotificationEvent
+encode = msgspec.json.Encoder().encode
+decode_event = msgspec.json.Decoder(Event).decode
+
+
+class ChannelNames:
+    """Per-execution, per-project, per-user and global channel names under one key prefix."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def execution(self, execution_id: str) -> str:
+        return f"{self.prefix}:exec:{execution_id}"
+
+    @property
+    def global_(self) -> str:
+        return f"{self.prefix}:events"
+
+    def user(self, user_id: str) -> str:
+        return f"{self.prefix}:user:{user_id}"
+
+
+class EventPublisher(Protocol):
+    async def publish(self, channels: Sequence[str], data: bytes) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+Sink = Callable[[str, bytes], None]
+
+
+class LocalBus:
+    """In-process fan-out for embedded mode: the web app registers a thread-safe sink."""
+
+    def __init__(self) -> None:
+        self._sinks: list[Sink] = []
+        self._lock = threading.Lock()
+
+    def add_sink(self, sink: Sink) -> None:
+        with self._lock:
+            self._sinks.append(sink)
+
+    def remove_sink(self, sink: Sink) -> None:
+        with self._lock:
+            if sink in self._sinks:
+                self._sinks.remove(sink)
+
+    async def publish(self, channels: Sequence[str], data: bytes) -> None:
+        with self._lock:
+            sinks = list(self._sinks)
+        for channel in channels:
+            for sink in sinks:
+                sink(channel, data)
+
+    async def close(self) -> None:
+        return None
+
+
+LOCAL_BUS = LocalBus()
+
+
+class RedisPublisher:
+    """Plain PUBLISH, which Litestar's Redis pub/sub channels backend receives as-is."""
+
+    def __init__(self, url: str) -> None:
+        self._redis = aioredis.Redis.from_url(url)
+
+    async def publish(self, channels: Sequence[str], data: bytes) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for channel in channels:
+                pipe.publish(channel, data)
+            await pipe.execute()
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def create_publisher(settings: Settings) -> EventPublisher:
+    return RedisPublisher(settings.redis_url) if settings.redis_url else LOCAL_BUS

@@ -1,0 +1,78 @@
+"""Request dependencies: the process Runtime, a database session, the authenticated Principal."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.datastructures import State
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.domain.accounts.principal import Principal, RequestMeta
+from app.domain.accounts.tokens import principal_for_token
+from app.domain.accounts.users import load_principal
+from app.domain.runtime import Runtime
+from app.lib.errors import Forbidden, NotAuthenticated
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+CSRF_HEADER = "x-csrf-token"
+
+
+def provide_runtime(state: State) -> Runtime:
+    rt: Runtime = state.runtime
+    return rt
+
+
+async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
+    rt: Runtime = state.runtime
+    async with rt.sessionmaker() as session:
+        yield session
+
+
+def request_meta(connection: ASGIConnection[Any, Any, Any, Any]) -> RequestMeta:
+    client = connection.client
+    return RequestMeta(ip=client.host if client else None, user_agent=connection.headers.get("user-agent"))
+
+
+def _session_data(connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
+    try:
+        data = connection.session
+    except Exception:  # no session middleware on this connection
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+async def resolve_principal(
+    connection: ASGIConnection[Any, Any, Any, Any], db: AsyncSession, *, method: str | None = None
+) -> Principal:
+    """Bearer token (header, or ?token= for sockets) first, else the session cookie with CSRF on writes."""
+    meta = request_meta(connection)
+    header = connection.headers.get("authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else None
+    if token is None and connection.scope["type"] == "websocket":
+        token = connection.query_params.get("token")
+    if token:
+        return await principal_for_token(db, token, meta)
+    session = _session_data(connection)
+    user_id = session.get("user_id")
+    if not user_id:
+        raise NotAuthenticated("log in or send an API token (Authorization: Bearer ...)")
+    if method is not None and method not in SAFE_METHODS:
+        expected = str(session.get("csrf", ""))
+        given = connection.headers.get(CSRF_HEADER, "")
+        if not expected or not secrets.compare_digest(expected, given):
+            raise Forbidden("missing or invalid X-CSRF-Token header for a cookie-authenticated write")
+    return await load_principal(db, uuid.UUID(str(user_id)), "session", meta)
+
+
+async def provide_principal(request: ASGIConnection[Any, Any, Any, Any], db: AsyncSession) -> Principal:
+    return await resolve_principal(request, db, method=request.scope.get("method", "GET"))
+
+
+async def provide_admin(principal: Principal) -> Principal:
+    if not principal.is_admin:
+        raise Forbidden("administrators only")
+    return principal

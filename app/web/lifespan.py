@@ -1,0 +1,81 @@
+"""Start-up and shut-down: runtime, migration check, bootstrap admin, embedded worker, event sink."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
+import dramatiq
+import structlog
+from litestar import Litestar
+from litestar.channels import ChannelsPlugin
+
+from app.config import ConfigError, Settings
+from app.db.migrate import current_revision, head_revision
+from app.domain.accounts.users import ensure_admin
+from app.domain.runtime import Runtime, build_runtime
+from app.lib.events import LOCAL_BUS
+
+log = structlog.get_logger("ansflow.web")
+
+
+async def check_migrated(rt: Runtime) -> None:
+    head = await asyncio.to_thread(head_revision, rt.settings)
+    current = await current_revision(rt.engine)
+    if current != head:
+        raise ConfigError(
+            f"the database at {rt.settings.database_url.split('@')[-1]} is not migrated "
+            f"(at {current or 'an empty schema'}, this code needs {head}): run `uv run just migrate` first"
+        )
+
+
+def _start_embedded_worker(settings: Settings, rt: Runtime) -> dramatiq.Worker:
+    from workers.context import CONTEXT
+    from workers.middleware import SweeperMiddleware
+    from workers.registry import register_actors
+
+    rt.broker.add_middleware(SweeperMiddleware(CONTEXT))
+    register_actors(rt.broker, rt.queues)
+    CONTEXT.configure(settings, rt.broker, shared_cache=rt.cache)
+    rt.broker.emit_after("process_boot")  # without it Dramatiq ignores time limits in-process
+    worker = dramatiq.Worker(rt.broker, worker_threads=settings.worker_threads, worker_timeout=100)
+    worker.start()
+    return worker
+
+
+def make_lifespan(settings: Settings, channels: ChannelsPlugin):  # type: ignore[no-untyped-def]
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        rt = build_runtime(settings)
+        app.state.runtime = rt
+        worker: dramatiq.Worker | None = None
+        loop = asyncio.get_running_loop()
+
+        def sink(channel: str, data: bytes) -> None:
+            loop.call_soon_threadsafe(channels.publish, data, channel)
+
+        try:
+            await rt.cache.init()  # bind the cache's housekeeping to this loop before workers share it
+            await check_migrated(rt)
+            async with rt.sessionmaker() as session:
+                if await ensure_admin(session, settings.admin_username, settings.admin_password):
+                    log.info("bootstrap admin created", username=settings.admin_username)
+            if not settings.redis_url:
+                LOCAL_BUS.add_sink(sink)
+            if settings.embedded_broker:
+                worker = await asyncio.to_thread(_start_embedded_worker, settings, rt)
+            app.state.worker = worker
+            yield
+        finally:
+            LOCAL_BUS.remove_sink(sink)
+            if worker is not None:
+                from workers.context import CONTEXT
+
+                await asyncio.to_thread(worker.stop)
+                rt.broker.close()
+                if CONTEXT.runtime is not None:
+                    CONTEXT.runtime = None
+            await rt.close()
+
+    return lifespan

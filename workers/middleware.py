@@ -1,0 +1,46 @@
+"""Dramatiq middleware: run the sweeper at worker start and then periodically on the worker loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import dramatiq
+import structlog
+from dramatiq.asyncio import get_event_loop_thread
+
+from app.domain.executions.sweeper import sweep
+from app.domain.settings.service import current_settings
+from workers.context import WorkerContext
+
+log = structlog.get_logger("ansflow.worker")
+SWEEP_EVERY_S = 15.0
+
+
+class SweeperMiddleware(dramatiq.Middleware):
+    def __init__(self, context: WorkerContext, every_s: float = SWEEP_EVERY_S) -> None:
+        self.context = context
+        self.every_s = every_s
+        self._future: Any = None
+
+    async def _loop(self) -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                rt = await self.context.get()
+                system = await current_settings(rt)
+                report = await sweep(rt, lost_after_s=system.lost_message_after_s,
+                                     retention_days=system.workspace_retention_days)
+                if report.requeued or report.failed or report.resent:
+                    log.info("sweep", requeued=report.requeued, failed=report.failed, resent=report.resent)
+            await asyncio.sleep(self.every_s)
+
+    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        thread = get_event_loop_thread()
+        if thread is not None:
+            self._future = asyncio.run_coroutine_threadsafe(self._loop(), thread.loop)
+
+    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        if self._future is not None:
+            self._future.cancel()
+            self._future = None

@@ -35,7 +35,6 @@ def create_broker(settings: Settings) -> dramatiq.Broker:
             url=settings.broker_url,
             max_priority=MAX_PRIORITY,
             confirm_delivery=True,
-            heartbeat=30,
         )
     else:
         broker = StubBroker()

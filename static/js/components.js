@@ -72,14 +72,14 @@ export function pagedTable({ load, columns, emptyText = 'Nothing here yet.', lim
       const page = asList(await load({ limit: state.limit, offset: state.offset }));
       if (my !== seq) return;
       if (!page.items.length && state.offset > 0 && page.total > 0) { state.offset = Math.max(0, page.total - state.limit); reload(); return; }
-      clear(el).append(
+      clear(el, 
         page.items.length ? table(columns, page.items, { rowClass }) : empty(emptyText),
         page.total > Math.min(page.limit || state.limit, 20) || state.offset > 0
           ? pager({ total: page.total, limit: state.limit, offset: state.offset }, (o, l) => { state = { offset: o, limit: l }; if (onPage) onPage(state); reload(); })
           : null);
     } catch (e) {
       if (e.name === 'AbortError' || my !== seq) return;
-      clear(el).append(errorBox(e, { retry: reload }));
+      clear(el, errorBox(e, { retry: reload }));
     } finally {
       if (my === seq) el.removeAttribute('aria-busy');
     }
@@ -92,9 +92,10 @@ export function pagedTable({ load, columns, emptyText = 'Nothing here yet.', lim
 /** Accessible tabs. tabs: [{id, label, render(panel)}]. */
 export function tabs(list, activeId, onSwitch) {
   const bar = h('div', { class: 'tabs', role: 'tablist' });
-  const panel = h('div', { class: 'tab-panel', role: 'tabpanel', tabindex: '-1' });
+  const panelId = `tabpanel-${list.map((t) => t.id).join('-')}`;
+  const panel = h('div', { class: 'tab-panel', role: 'tabpanel', tabindex: '-1', id: panelId });
   const buttons = list.map((t) => h('button', {
-    type: 'button', role: 'tab', id: `tab-${t.id}`, class: 'tab',
+    type: 'button', role: 'tab', id: `tab-${t.id}`, class: 'tab', 'aria-controls': panelId,
     onclick: () => activate(t.id, true),
     onkeydown: (e) => {
       const i = list.findIndex((x) => x.id === t.id);

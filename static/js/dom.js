@@ -35,7 +35,8 @@ export function append(el, children) {
   return el;
 }
 
-export function clear(el) { el.replaceChildren(); return el; }
+/** Empty el, then append children (null/false skipped, like h()). */
+export function clear(el, ...children) { el.replaceChildren(); return append(el, children); }
 
 /** Only same-document, relative, http(s) and mailto links survive; anything else becomes '#'. */
 export function safeHref(u) {

@@ -296,7 +296,7 @@ export class LogView {
     this.lastQuery = q;
     if (!q) { this.closeSearch(); return; }
     this.results.hidden = false;
-    clear(this.results).append(h('div', { class: 'muted' }, 'Searching…'));
+    clear(this.results, h('div', { class: 'muted' }, 'Searching…'));
     const pre = h('pre', { class: 'log-pre results-pre' });
     let count = 0;
     let after = 0;
@@ -323,7 +323,7 @@ export class LogView {
         more.disabled = false;
       }
     };
-    clear(this.results).append(h('div', { class: 'results-bar' }, head, h('span', { class: 'spacer' }), closeBtn), pre, more);
+    clear(this.results, h('div', { class: 'results-bar' }, head, h('span', { class: 'spacer' }), closeBtn), pre, more);
     this.live.hidden = true;
     await page();
   }

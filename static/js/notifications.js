@@ -19,7 +19,7 @@ function describe(msg) {
     else if (msg.type === 'execution.status' || /finished|execution/.test(msg.type || '')) title = `Run ${String(status || 'updated').replace(/_/g, ' ')}`;
     else title = String(msg.type || 'Notification').replace(/[._]/g, ' ');
   }
-  if (!text) text = [what, msg.step ? `step ${msg.step}` : '', status && !title.includes(String(status).replace(/_/g, ' ')) ? status : ''].filter(Boolean).join(' · ');
+  if (!text) text = [what, msg.step ? `step ${msg.step}` : '', status && !/approval/i.test(title) && !title.includes(String(status).replace(/_/g, ' ')) ? String(status).replace(/_/g, ' ') : ''].filter(Boolean).join(' · ');
   return { title, text, execId, kind: KIND[status] || (msg.level === 'error' ? 'error' : 'info') };
 }
 

@@ -57,7 +57,13 @@ def test_three_char_value_is_masked() -> None:
 
 
 def test_multi_line_secret_is_masked_line_by_line() -> None:
-    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\nQyNTUxOQAAACD\nab\n-----END OPENSSH PRIVATE KEY-----\n"
+    key = (
+        "-----BEGIN OPENSSH PRIVATE KEY-----\n"
+        "b3BlbnNzaC1rZXktdjEAAAAA\n"
+        "QyNTUxOQAAACD\n"
+        "ab\n"
+        "-----END OPENSSH PRIVATE KEY-----\n"
+    )
     masker = SecretMasker([key])
     assert masker.mask_line("b3BlbnNzaC1rZXktdjEAAAAA") == MASK
     assert masker.mask_line("  QyNTUxOQAAACD") == "  ***"

@@ -26,18 +26,23 @@ class Collector:
     async def __call__(self, stream: str, text: str) -> None:
         self.lines.append((stream, text))
         for wanted, event in self._waiters:
-            if wanted == text:
+            if wanted in ("", text):  # "" waits for any line
                 event.set()
 
     def of(self, stream: str) -> list[str]:
         return [text for s, text in self.lines if s == stream]
 
-    async def wait_for(self, text: str, timeout: float = 10.0) -> None:
+    async def wait_for_any(self) -> None:
+        event = asyncio.Event()
+        self._waiters.append(("", event))
+        await asyncio.wait_for(event.wait(), 10.0)
+
+    async def wait_for(self, text: str) -> None:
         event = asyncio.Event()
         self._waiters.append((text, event))
         if any(t == text for _, t in self.lines):
             return
-        await asyncio.wait_for(event.wait(), timeout)
+        await asyncio.wait_for(event.wait(), 10.0)
 
 
 def make_ctx(tmp_path: Path, **kwargs: object) -> StepContext:
@@ -141,12 +146,8 @@ async def test_processes_ignoring_sigterm_get_sigkill_after_the_grace_period(tmp
 
 async def test_cancel_stops_the_step_promptly_and_kills_the_tree(tmp_path: Path) -> None:
     ctx, sink = make_ctx(tmp_path), Collector()
-    task = asyncio.create_task(
-        run_process(["sh", "-c", "sleep 300 & echo $!; wait"], ctx, writer(ctx, sink))
-    )
-    await asyncio.sleep(0)
-    while not sink.of("stdout"):
-        await asyncio.sleep(0.02)
+    task = asyncio.create_task(run_process(["sh", "-c", "sleep 300 & echo $!; wait"], ctx, writer(ctx, sink)))
+    await sink.wait_for_any()
     grandchild = int(sink.of("stdout")[0])
     try:
         ctx.cancel.set()
@@ -187,13 +188,11 @@ cat escaped.pid
 async def test_a_process_escaping_the_group_cannot_hang_the_step(tmp_path: Path) -> None:
     """setsid leaves our process group but keeps stdout open: reading gives up when idle."""
     ctx, sink = make_ctx(tmp_path), Collector()
-    outcome = await asyncio.wait_for(
-        run_process(["sh", "-c", ESCAPE], ctx, writer(ctx, sink)), 30
-    )
+    outcome = await asyncio.wait_for(run_process(["sh", "-c", ESCAPE], ctx, writer(ctx, sink)), 30)
     escaped = int(sink.of("stdout")[0])
     kill_quietly(escaped)
     with contextlib.suppress(ChildProcessError):
-        os.waitpid(escaped, 0)  # re-parented to us (subreaper) once its shell died
+        await asyncio.to_thread(os.waitpid, escaped, 0)  # re-parented to us (subreaper)
     assert outcome.status == "success"
     assert any("outside the step" in line for line in sink.of("system")), sink.lines
 

@@ -31,12 +31,12 @@ export default async function executionView(root, ctx) {
     crumbs: [['Projects', '#/projects'], [project?.name || 'Project', `#/projects/${exec.project_id}`], [pname, `#/pipelines/${exec.pipeline_id}`], [`#${exec.number ?? shortId(id)}`]],
   });
   head.querySelector('.page-title-row').append(headActions);
-  clear(root).append(head, section('Summary', summary), section('Steps', steps.el), section('Log', logview.el, { id: 'log' }));
+  clear(root, head, section('Summary', summary), section('Steps', steps.el), section('Log', logview.el, { id: 'log' }));
   logview.setSteps((exec.steps || []).map((s) => s.name));
 
   function render() {
     document.title = `#${exec.number} ${exec.status} · ${pname} · AnsFlow`;
-    clear(summary).append(
+    clear(summary, 
       h('div', { class: 'exec-status' }, badge(exec.status), exec.status === 'queued' && exec.queue_position ? h('span', { class: 'muted' }, ` position ${exec.queue_position} in queue`) : null),
       exec.status === 'queued' && exec.queue_reason ? h('div', { class: 'alert alert-info' }, exec.queue_reason) : null,
       exec.message ? h('div', { class: `alert ${exec.status === 'failed' || exec.status === 'timed_out' ? 'alert-error' : 'alert-info'}` }, exec.message) : null,

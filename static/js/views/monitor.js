@@ -67,7 +67,7 @@ export default async function monitorView(root, ctx) {
     pageHeader('Monitor', { actions: [conn] }),
     section('Key indicators', h('div', null, tiles)),
     section('Queues', queuesBox),
-    section('Live events', feed, { actions: [pauseBtn, h('button', { type: 'button', class: 'btn btn-sm', onclick: () => { clear(feedBody).append(emptyRow); } }, 'Clear')] }));
+    section('Live events', feed, { actions: [pauseBtn, h('button', { type: 'button', class: 'btn btn-sm', onclick: () => { clear(feedBody, emptyRow); } }, 'Clear')] }));
 
   let targets = { api_ms: 100, db_connections: 50, cache_hit_ratio: 0.8, queue_latency_ms: 5000 };
   const hist = { running: [], queued: [], depth: [], ws: [], cpu: [], mem: [], p95: [], hit: [], db: [] };
@@ -90,7 +90,7 @@ export default async function monitorView(root, ctx) {
     const hitState = m.cache.hit_ratio === undefined || m.cache.hit_ratio === null ? '' : m.cache.hit_ratio >= targets.cache_hit_ratio ? 'ok' : 'bad';
     const dbState = m.db.connections_in_use === undefined ? '' : m.db.connections_in_use <= targets.db_connections ? 'ok' : 'bad';
     const qLat = m.queues.reduce((a, q) => Math.max(a, Number(q.latency_ms?.p99) || 0), 0);
-    clear(tiles).append(
+    clear(tiles, 
       tile('Running executions', fmtNum(m.running), null, 'running'),
       tile('Queued executions', fmtNum(m.queued), null, 'queued'),
       tile('Queue depth', fmtNum(m.depth), m.queues.length ? `${m.queues.length} queue(s) · p99 wait ${fmtNum(qLat, 0)} ms (target ≤ ${fmtNum(targets.queue_latency_ms)} ms)` : null, 'depth', m.queues.length ? (qLat <= targets.queue_latency_ms ? 'ok' : 'bad') : ''),
@@ -101,7 +101,7 @@ export default async function monitorView(root, ctx) {
       tile('DB connections', m.db.connections_in_use === undefined ? '—' : fmtNum(m.db.connections_in_use), `${m.db.pool_size !== undefined ? `pool ${fmtNum(m.db.pool_size)} · ` : ''}target ≤ ${fmtNum(targets.db_connections)}`, 'db', dbState),
       tile('CPU', m.cpu === undefined ? '—' : `${fmtNum(m.cpu)} %`, null, 'cpu'),
       tile('Memory', fmtBytes(m.mem), null, 'mem'));
-    clear(queuesBox).append(m.queues.length ? table([
+    clear(queuesBox, m.queues.length ? table([
       { title: 'Queue', render: (q) => h('code', null, q.name) },
       { title: 'Depth', class: 'num', render: (q) => fmtNum(q.depth) },
       { title: 'Wait p50', class: 'num', render: (q) => `${fmtNum(q.latency_ms?.p50)} ms` },

@@ -26,7 +26,7 @@ export default async function pipelineView(root, ctx) {
     try {
       const s = await api.get(`/pipelines/${seg(id)}/status`, null, { signal: ctx.signal });
       const execId = s?.execution_id;
-      clear(statusBox).append(s && s.status ? dl([
+      clear(statusBox, s && s.status ? dl([
         ['Status', execId ? h('a', { href: `#/executions/${execId}` }, badge(s.status), s.number ? ` #${s.number}` : '') : badge(s.status)],
         ['Started', timeEl(s.started_at || s.created_at)],
         ['Finished', timeEl(s.finished_at)],
@@ -34,7 +34,7 @@ export default async function pipelineView(root, ctx) {
       ]) : h('p', { class: 'muted' }, 'This pipeline has not run yet.'));
     } catch (e) {
       if (e.name === 'AbortError') return;
-      clear(statusBox).append(e.status === 404 ? h('p', { class: 'muted' }, 'This pipeline has not run yet.') : errorBox(e));
+      clear(statusBox, e.status === 404 ? h('p', { class: 'muted' }, 'This pipeline has not run yet.') : errorBox(e));
     }
   }
   loadStatus();
@@ -46,7 +46,7 @@ export default async function pipelineView(root, ctx) {
     try { await api.del(`/pipelines/${seg(id)}`); toast(`${p.name} deleted.`, { kind: 'success' }); navigate(`/projects/${p.project_id}`); } catch (e) { toastError(e, 'Could not delete'); }
   };
 
-  clear(root).append(
+  clear(root, 
     pageHeader(p.name, {
       crumbs: [['Projects', '#/projects'], [project?.name || shortId(p.project_id), `#/projects/${p.project_id}`], [p.name]],
       actions: [

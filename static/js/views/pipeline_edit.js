@@ -47,7 +47,7 @@ export default async function pipelineEditView(root, ctx) {
     if (gutter.childElementCount !== n || gutter.dataset.errs !== [...errorLines].join(',')) {
       const frag = document.createDocumentFragment();
       for (let i = 1; i <= n; i++) frag.append(h('div', { class: errorLines.has(i) ? 'err' : null }, String(i)));
-      clear(gutter).append(frag);
+      clear(gutter, frag);
       gutter.dataset.errs = [...errorLines].join(',');
     }
     gutter.scrollTop = ta.scrollTop;
@@ -77,13 +77,13 @@ export default async function pipelineEditView(root, ctx) {
   }
 
   async function validate() {
-    clear(result).append(loading('Validating…'));
+    clear(result, loading('Validating…'));
     try {
       const r = await api.post('/pipelines/validate', { definition: ta.value, project_id: projectId });
       renderValidation(r);
       return r;
     } catch (e) {
-      clear(result).append(h('div', { class: 'alert alert-error' }, h('strong', null, e.title), e.detail ? h('div', null, e.detail) : null));
+      clear(result, h('div', { class: 'alert alert-error' }, h('strong', null, e.title), e.detail ? h('div', null, e.detail) : null));
       return null;
     }
   }
@@ -92,7 +92,7 @@ export default async function pipelineEditView(root, ctx) {
     const errors = r?.errors || [];
     errorLines = new Set(errors.map((e) => e.line).filter(Boolean));
     paintGutter();
-    clear(result).append(
+    clear(result, 
       r.valid
         ? h('div', { class: 'alert alert-success' }, h('strong', null, '✓ Valid'), ` — ${(r.plan?.steps || []).length} step(s) after matrix expansion.`)
         : h('div', { class: 'alert alert-error' }, h('strong', null, `${errors.length} problem${errors.length === 1 ? '' : 's'}`),
@@ -131,7 +131,7 @@ export default async function pipelineEditView(root, ctx) {
     navigate(`/pipelines/${saved?.id || p.id}`);
   });
 
-  clear(root).append(
+  clear(root, 
     pageHeader(editing ? `Edit ${p.name}` : 'New pipeline', {
       crumbs: [['Projects', '#/projects'], [project?.name || shortId(projectId), `#/projects/${projectId}`],
         ...(editing ? [[p.name, `#/pipelines/${p.id}`], ['Edit']] : [['New pipeline']])],

@@ -44,7 +44,7 @@ export default async function projectView(root, ctx) {
     { id: 'webhook', label: 'Webhook', render: (p) => webhookTab(p, shared) },
     { id: 'settings', label: 'Settings', render: (p) => settingsTab(p, shared) },
   ];
-  clear(root).append(
+  clear(root, 
     pageHeader(project.name, {
       crumbs: [['Projects', '#/projects'], [project.name]],
       sub: h('div', { class: 'page-sub' },

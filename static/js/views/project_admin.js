@@ -1,5 +1,5 @@
 // Project tabs for maintainers: secrets, webhook and project settings.
-import { h, clear, timeEl } from '../dom.js';
+import { h, clear, append, timeEl } from '../dom.js';
 import { api, seg, asList } from '../api.js';
 import { table, empty, errorBox, loading, pagedTable, dl } from '../components.js';
 import { field, onSubmit, values } from '../forms.js';
@@ -13,11 +13,11 @@ export function secretsTab(panel, { id, ctx, can }) {
   const put = (name, value) => api.put(`/projects/${seg(id)}/secrets/${seg(name)}`, { value });
 
   async function load() {
-    clear(box).append(loading());
+    clear(box, loading());
     try {
       const { items } = asList(await api.get(`/projects/${seg(id)}/secrets`, { limit: 200 }, { signal: ctx.signal }));
       const rows = items.map((s) => (typeof s === 'string' ? { name: s } : s));
-      clear(box).append(rows.length ? table([
+      clear(box, rows.length ? table([
         { title: 'Name', render: (s) => h('code', null, s.name) },
         { title: 'Value', render: () => h('span', { class: 'muted' }, '•••••• (write-only)') },
         { title: 'Updated', render: (s) => timeEl(s.updated_at || s.created_at) },
@@ -29,7 +29,7 @@ export function secretsTab(panel, { id, ctx, can }) {
         },
       ], rows) : empty('No secrets. Pipelines list the ones they need under `secrets:`.'));
     } catch (e) {
-      if (e.name !== 'AbortError') clear(box).append(errorBox(e, { retry: load }));
+      if (e.name !== 'AbortError') clear(box, errorBox(e, { retry: load }));
     }
   }
   async function update(name) {
@@ -52,7 +52,7 @@ export function secretsTab(panel, { id, ctx, can }) {
     form.reset();
     load();
   });
-  panel.append(editable ? h('div', { class: 'card-sub' }, form) : null, box);
+  append(panel, [editable ? h('div', { class: 'card-sub' }, form) : null, box]);
   load();
 }
 
@@ -69,8 +69,8 @@ export function webhookTab(panel, { id, ctx, can }) {
   const load = async () => {
     try {
       const w = await api.get(`/projects/${seg(id)}/webhook`, null, { signal: ctx.signal });
-      clear(info).append(dl([['Endpoints', renderUrls(w.urls)], ['Secret', w.has_secret ? h('span', { class: 'ok-text' }, '✓ set') : h('span', { class: 'warn-text' }, 'not set: deliveries will be rejected')]]));
-    } catch (e) { if (e.name !== 'AbortError') clear(info).append(errorBox(e, { retry: load })); }
+      clear(info, dl([['Endpoints', renderUrls(w.urls)], ['Secret', w.has_secret ? h('span', { class: 'ok-text' }, '✓ set') : h('span', { class: 'warn-text' }, 'not set: deliveries will be rejected')]]));
+    } catch (e) { if (e.name !== 'AbortError') clear(info, errorBox(e, { retry: load })); }
   };
   const secret = h('input', { name: 'secret', type: 'password', required: true, minlength: 8, autocomplete: 'new-password' });
   const form = h('form', { class: 'inline-form', autocomplete: 'off' },
@@ -98,7 +98,7 @@ export function webhookTab(panel, { id, ctx, can }) {
       { title: 'Detail', render: (d) => h('span', { class: 'small clamp' }, d.detail || d.message || d.error || (d.executions ? `${d.executions.length} run(s)` : '')) },
     ],
   });
-  panel.append(h('h3', null, 'Endpoint'), info, can('maintainer') ? h('div', { class: 'card-sub' }, form) : null, h('h3', null, 'Recent deliveries'), deliveries.el);
+  append(panel, [h('h3', null, 'Endpoint'), info, can('maintainer') ? h('div', { class: 'card-sub' }, form) : null, h('h3', null, 'Recent deliveries'), deliveries.el]);
   load();
 }
 

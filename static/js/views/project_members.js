@@ -1,5 +1,5 @@
 // Members tab: list, change role (PUT), remove (DELETE), add by username or user id.
-import { h, clear, timeEl } from '../dom.js';
+import { h, clear, append, timeEl } from '../dom.js';
 import { api, seg, fetchAll } from '../api.js';
 import { table, empty, errorBox, loading } from '../components.js';
 import { field, onSubmit, select } from '../forms.js';
@@ -18,10 +18,10 @@ export function membersTab(panel, { id, ctx, can }) {
   let users = null; // admins can resolve usernames to ids
 
   async function load() {
-    clear(listBox).append(loading());
+    clear(listBox, loading());
     try {
       const members = await fetchAll(`/projects/${seg(id)}/members`, {}, { signal: ctx.signal });
-      clear(listBox).append(members.length ? table([
+      clear(listBox, members.length ? table([
         { title: 'User', render: (m) => h('span', null, h('strong', null, memberName(m)), memberId(m) === state.user?.id ? h('span', { class: 'tag' }, 'you') : null) },
         { title: 'Email', render: (m) => m.email || m.user?.email || '' },
         {
@@ -33,7 +33,7 @@ export function membersTab(panel, { id, ctx, can }) {
         { title: '', class: 'row-actions', render: (m) => (editable ? h('button', { type: 'button', class: 'btn btn-sm btn-danger', onclick: () => remove(m) }, 'Remove') : null) },
       ], members) : empty('No members.'));
     } catch (e) {
-      if (e.name !== 'AbortError') clear(listBox).append(errorBox(e, { retry: load }));
+      if (e.name !== 'AbortError') clear(listBox, errorBox(e, { retry: load }));
     }
   }
 
@@ -83,6 +83,6 @@ export function membersTab(panel, { id, ctx, can }) {
     }).catch(() => {});
   }
 
-  panel.append(editable ? h('div', { class: 'card-sub' }, form) : null, listBox);
+  append(panel, [editable ? h('div', { class: 'card-sub' }, form) : null, listBox]);
   load();
 }

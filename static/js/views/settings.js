@@ -59,13 +59,13 @@ export default async function settingsView(root, ctx) {
 async function loadSystem(box, ctx) {
   let data;
   try { data = await api.get('/settings/system', null, { signal: ctx.signal }); } catch (e) {
-    if (e.name !== 'AbortError') clear(box).append(errorBox(e, { retry: () => loadSystem(box, ctx) }));
+    if (e.name !== 'AbortError') clear(box, errorBox(e, { retry: () => loadSystem(box, ctx) }));
     return;
   }
   const { obj, shape } = toObject(data);
   const readOnly = !isAdmin();
   const keys = Object.keys(obj).sort();
-  if (!keys.length) { clear(box).append(empty('No system settings.')); return; }
+  if (!keys.length) { clear(box, empty('No system settings.')); return; }
   const form = h('form', { class: 'form-grid settings-form' },
     readOnly ? h('div', { class: 'alert alert-info' }, 'Only administrators can change system settings.') : null,
     keys.map((k) => control(k, obj[k], readOnly)),
@@ -79,7 +79,7 @@ async function loadSystem(box, ctx) {
     toast('Settings saved.', { kind: 'success' });
     Object.assign(obj, toObject(saved || next).obj);
   });
-  clear(box).append(form);
+  clear(box, form);
 }
 
 async function loadEndpoints(box, ctx) {
@@ -89,7 +89,7 @@ async function loadEndpoints(box, ctx) {
     const page = asList(first);
     rows = !Array.isArray(first) && page.total > page.items.length ? await fetchAll('/settings/api-endpoints', {}, { signal: ctx.signal }, 5000) : page.items;
   } catch (e) {
-    if (e.name !== 'AbortError') clear(box).append(errorBox(e, { retry: () => loadEndpoints(box, ctx) }));
+    if (e.name !== 'AbortError') clear(box, errorBox(e, { retry: () => loadEndpoints(box, ctx) }));
     return;
   }
   let sortKey = 'path';
@@ -104,7 +104,7 @@ async function loadEndpoints(box, ctx) {
         const x = a[sortKey], y = b[sortKey];
         return (typeof x === 'number' && typeof y === 'number' ? x - y : String(x ?? '').localeCompare(String(y ?? ''))) * dir;
       });
-    clear(tableBox).append(h('table', { class: 'table' },
+    clear(tableBox, h('table', { class: 'table' },
       h('thead', null, h('tr', null, cols.map(([k, t]) => h('th', { scope: 'col', class: k === 'path' || k === 'method' ? '' : 'num', 'aria-sort': sortKey === k ? (dir > 0 ? 'ascending' : 'descending') : 'none' },
         h('button', { type: 'button', class: 'sort-btn', onclick: () => { dir = sortKey === k ? -dir : (k === 'path' || k === 'method' ? 1 : -1); sortKey = k; render(); } }, t, sortKey === k ? (dir > 0 ? ' ▲' : ' ▼') : ''))))),
       h('tbody', null, list.map((r) => h('tr', null,
@@ -113,6 +113,6 @@ async function loadEndpoints(box, ctx) {
         h('td', { class: 'num' }, fmtNum(r.call_count)),
         h('td', { class: 'num' }, r.avg_response_ms === null || r.avg_response_ms === undefined ? '—' : `${fmtNum(r.avg_response_ms, 2)} ms`))))));
   }
-  clear(box).append(h('div', { class: 'panel-actions' }, filter, h('span', { class: 'muted small' }, `${rows.length} routes`)), tableBox);
+  clear(box, h('div', { class: 'panel-actions' }, filter, h('span', { class: 'muted small' }, `${rows.length} routes`)), tableBox);
   render();
 }

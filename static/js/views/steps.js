@@ -60,9 +60,9 @@ export class StepTable {
     const ap = s.approval || {};
     const key = `${s.status}|${s.started_at}|${ap.decision}`;
     if (r.last !== key) {
-      clear(r.status).append(badge(s.status));
+      clear(r.status, badge(s.status));
       r.tr.dataset.status = s.status || '';
-      clear(r.started).append(timeEl(s.started_at));
+      clear(r.started, timeEl(s.started_at));
       clear(r.actions);
       if (s.status === 'waiting_approval') {
         r.actions.append(

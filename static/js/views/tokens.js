@@ -14,7 +14,7 @@ export default function tokensView(root, ctx) {
   async function load() {
     try {
       const { items } = asList(await api.get('/auth/tokens', null, { signal: ctx.signal }));
-      clear(listBox).append(items.length ? table([
+      clear(listBox, items.length ? table([
         { title: 'Name', render: (t) => h('strong', null, t.name) },
         { title: 'Prefix', render: (t) => (t.prefix ? h('code', null, `${t.prefix}…`) : '—') },
         { title: 'Created', render: (t) => timeEl(t.created_at) },
@@ -24,7 +24,7 @@ export default function tokensView(root, ctx) {
         { title: '', class: 'row-actions', render: (t) => (t.revoked_at ? null : h('button', { type: 'button', class: 'btn btn-sm btn-danger', onclick: () => revoke(t) }, 'Revoke')) },
       ], items, { rowClass: (t) => (t.revoked_at ? 'row-dim' : null) }) : empty('No tokens yet.'));
     } catch (e) {
-      if (e.name !== 'AbortError') clear(listBox).append(errorBox(e, { retry: load }));
+      if (e.name !== 'AbortError') clear(listBox, errorBox(e, { retry: load }));
     }
   }
 
@@ -36,7 +36,7 @@ export default function tokensView(root, ctx) {
   function showOnce(created) {
     const out = h('input', { type: 'text', readonly: true, value: created.token, class: 'mono token-out', 'aria-label': 'New token value', onfocus: (e) => e.target.select() });
     const copy = h('button', { type: 'button', class: 'btn btn-primary', onclick: async () => { copy.textContent = (await copyText(created.token)) ? 'Copied ✓' : 'Copy failed: select and copy'; } }, 'Copy');
-    clear(reveal).append(h('div', { class: 'alert alert-success token-reveal' },
+    clear(reveal, h('div', { class: 'alert alert-success token-reveal' },
       h('strong', null, `Token “${created.name}” created.`),
       h('p', null, 'Copy it now: it is shown only once. Use it as ', h('code', null, 'Authorization: Bearer <token>'), ' or ', h('code', null, '?token=<token>'), ' on WebSockets.'),
       h('div', { class: 'copy-row' }, out, copy),

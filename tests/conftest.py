@@ -11,10 +11,12 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.support.backends import BackendSet, embedded_backends, real_backends
 from tests.support.client import ApiClient, running_app
+from tests.support.server import LiveServer, admin_token, live_client
 from tests.support.workers import WorkerProcess
 
 
@@ -58,3 +60,21 @@ async def api(backends: BackendSet, worker_process: WorkerProcess | None) -> Asy
 @pytest.fixture
 def workspace_root(backends: BackendSet) -> Path:
     return Path(backends.settings.workspace_dir)
+
+
+@pytest.fixture(scope="session")
+def live_server(backends: BackendSet, worker_process: WorkerProcess | None) -> Iterator[LiveServer]:
+    """granian serving the app in a subprocess (with a separate worker process on real services)."""
+    with LiveServer(backends.settings) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def live_token(live_server: LiveServer) -> str:
+    return admin_token(live_server)
+
+
+@pytest.fixture
+async def live(live_server: LiveServer, live_token: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with live_client(live_server, live_token) as client:
+        yield client

@@ -22,6 +22,7 @@ from app.config import Settings
 from app.lib.log import configure_logging
 from app.web.controllers.audit import AuditController
 from app.web.controllers.auth import AuthController
+from app.web.controllers.events import ExecutionEventsController
 from app.web.controllers.executions import ExecutionsController
 from app.web.controllers.health import HealthController
 from app.web.controllers.pipelines import PipelinesController
@@ -30,6 +31,7 @@ from app.web.controllers.users import UsersController
 from app.web.deps import provide_db, provide_principal, provide_runtime
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.lifespan import make_lifespan
+from app.web.sockets import SOCKETS
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 SESSION_COOKIE = "ansflow_session"
@@ -66,7 +68,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     route_handlers: list[Any] = [
         HealthController, AuthController, UsersController, ProjectsController, AuditController,
-        PipelinesController, ExecutionsController, index,
+        PipelinesController, ExecutionsController, ExecutionEventsController, *SOCKETS, index,
     ]
     if (STATIC_DIR / "index.html").exists():
         route_handlers.append(create_static_files_router(path="/static", directories=[STATIC_DIR],

@@ -164,6 +164,23 @@ async def test_git_checks_out_a_branch_as_a_local_branch(tmp_path: Path, origin:
     assert _git(ws, "rev-parse", "--abbrev-ref", "HEAD") == "feature"
 
 
+async def test_git_checks_out_a_commit_id(tmp_path: Path, origin: Path) -> None:
+    first = _git(origin, "rev-list", "--max-parents=0", "HEAD")
+    ws, sink = tmp_path / "ws", Collector()
+    outcome = await RUNNERS["git"].run(GitConfig(url=origin.as_uri(), ref=first, depth=1), make_ctx(ws), sink)
+    assert outcome.status == "success", sink.text()
+    assert _git(ws, "rev-parse", "HEAD") == first
+    assert (ws / "version.txt").read_text() == "v1\n"
+
+
+async def test_git_refetch_into_a_used_workspace_moves_to_the_new_ref(tmp_path: Path, origin: Path) -> None:
+    ws = tmp_path / "ws"
+    await RUNNERS["git"].run(GitConfig(url=str(origin), ref="feature"), make_ctx(ws), Collector())
+    outcome = await RUNNERS["git"].run(GitConfig(url=str(origin), ref="v1.0"), make_ctx(ws), Collector())
+    assert outcome.status == "success"
+    assert (ws / "version.txt").read_text() == "v1\n"
+
+
 async def test_git_unknown_ref_fails(tmp_path: Path, origin: Path) -> None:
     sink = Collector()
     outcome = await RUNNERS["git"].run(GitConfig(url=str(origin), ref="nope"), make_ctx(tmp_path / "ws"), sink)

@@ -234,8 +234,7 @@ class ExecutionRun:
         if self.stop_reason == "timed_out" and status == "cancelled":
             status = "timed_out"
         summary = f"step {planned.name} {status}" + (f" (exit {outcome.exit_code})" if outcome.exit_code else "")
-        await self._system(summary + (f": {outcome.message}" if outcome.message and status != "success" else ""),
-                           planned.name)
+        await self._system(summary, planned.name)  # runners already logged their reason
         await self._change(planned.name, status, exit_code=outcome.exit_code, message=outcome.message)
 
     async def _attempt(self, planned: PlannedStep, secrets: dict[str, str], deadline: float | None) -> StepOutcome:

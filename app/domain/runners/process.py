@@ -11,108 +11,17 @@ that exited normally.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ctypes
 import os
 import signal
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from app.domain.logs.lines import MAX_PENDING_CHARS, PIECE_BYTES, LineAssembler, LineWriter
 from app.domain.runners.base import StepContext, StepOutcome, StepStatus, base_env, fail, remaining
+from app.domain.runners.procgroup import become_subreaper, kill_group, signal_group, sweep
 
-PR_SET_CHILD_SUBREAPER = 36
-POLL_S = 0.05
 DRAIN_IDLE_S = 2.0
-_subreaper_tried = False
-
-
-def _become_subreaper() -> None:
-    """Adopt orphaned grandchildren so the ones we kill can be reaped (Linux only).
-
-    A background job whose shell died is re-parented to the nearest subreaper, else PID 1. A
-    minimal container's PID 1 often never reaps, which would leave killed jobs as zombies
-    forever; as subreaper the worker reaps them itself (only those in groups it started).
-    """
-    global _subreaper_tried
-    if _subreaper_tried or sys.platform != "linux":
-        return
-    _subreaper_tried = True
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-
-
-def _group_members(pgid: int) -> list[tuple[int, str, int]] | None:
-    """(pid, state, ppid) of each process in group ``pgid``; None where /proc is missing."""
-    try:
-        names = os.listdir("/proc")
-    except OSError:
-        return None
-    found: list[tuple[int, str, int]] = []
-    for name in names:
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as fh:
-                data = fh.read()
-        except OSError:
-            continue
-        fields = data.rpartition(b")")[2].split()
-        if len(fields) >= 3 and int(fields[2]) == pgid:
-            found.append((int(name), fields[0].decode("ascii", "replace"), int(fields[1])))
-    return found
-
-
-def _sweep(pgid: int, leader: int) -> tuple[int, bool]:
-    """Reap our zombies in the group; return (live members, anything still to wait for)."""
-    members = _group_members(pgid)
-    if members is None:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return 0, False
-        except PermissionError:
-            pass
-        return 1, True
-    me, pids = os.getpid(), {m[0] for m in members}
-    live, pending = 0, False
-    for pid, state, ppid in members:
-        if state not in ("Z", "X"):
-            live += 1
-            pending = True
-        elif ppid == me and pid != leader:  # the leader is reaped by asyncio's child watcher
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
-            pending = True
-        elif ppid in pids:  # its parent is dying: it will be re-parented to us next
-            pending = True
-    return live, pending
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-
-
-async def _wait_group_gone(pgid: int, leader: int, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while _sweep(pgid, leader)[1]:
-        if time.monotonic() >= deadline:
-            return False
-        await asyncio.sleep(POLL_S)
-    return True
-
-
-async def kill_group(pgid: int, leader: int, grace_s: float) -> None:
-    """SIGTERM the whole group, SIGKILL what is left after ``grace_s``, reap the dead."""
-    _signal_group(pgid, signal.SIGTERM)
-    _signal_group(pgid, signal.SIGCONT)  # a stopped process only acts on SIGTERM once resumed
-    if await _wait_group_gone(pgid, leader, grace_s):
-        return
-    _signal_group(pgid, signal.SIGKILL)
-    await _wait_group_gone(pgid, leader, 5.0)
 
 
 async def _open_pipe(loop: asyncio.AbstractEventLoop) -> tuple[asyncio.StreamReader, asyncio.ReadTransport, int]:
@@ -201,7 +110,7 @@ async def run_process(
         return await fail(out, "cancelled before start", "cancelled")
     if timeout is not None and timeout <= 0:
         return await fail(out, "timed out before start", "timed_out")
-    _become_subreaper()
+    become_subreaper()
     loop = asyncio.get_running_loop()
     readers: list[asyncio.StreamReader] = []
     transports: list[asyncio.ReadTransport] = []
@@ -273,18 +182,20 @@ async def _supervise(
         if stopped is not None:
             await kill_group(pgid, proc.pid, grace)
             await proc.wait()
-        elif _sweep(pgid, proc.pid)[0]:
+        elif sweep(pgid, proc.pid)[0]:
             await out.system("stopping background processes left running by the step")
             await kill_group(pgid, proc.pid, grace)
         await _drain(pumps, transports, progress, out)
+        sweep(pgid, proc.pid)  # reap group members that died while we drained
     except BaseException:
-        if proc.returncode is None or _sweep(pgid, proc.pid)[1]:
+        if proc.returncode is None or sweep(pgid, proc.pid)[1]:
             await asyncio.shield(kill_group(pgid, proc.pid, min(grace, 1.0)))
         for task in pumps:
             task.cancel()
         raise
     finally:
         cancelled.cancel()
+        exited.cancel()  # no-op once the process has been waited for
     if stopped == "cancelled":
         return await fail(out, "cancelled: process group killed", "cancelled")
     if stopped == "timed_out":
@@ -314,10 +225,10 @@ async def capture(
     try:
         data, _ = await asyncio.wait_for(proc.communicate(), timeout_s)
     except TimeoutError:
-        _signal_group(proc.pid, signal.SIGKILL)
+        signal_group(proc.pid, signal.SIGKILL)
         await proc.wait()
         return None, f"no answer within {_fmt_s(timeout_s)}"
     except BaseException:
-        _signal_group(proc.pid, signal.SIGKILL)
+        signal_group(proc.pid, signal.SIGKILL)
         raise
     return proc.returncode, data.decode("utf-8", errors="replace")

@@ -141,6 +141,14 @@ export default async function executionView(root, ctx) {
     }
   }
 
+  // While the socket is down, keep the page current over REST (dedupe by seq makes overlap harmless).
+  let catching = false;
+  async function catchUp() {
+    if (catching || polling) return;
+    catching = true;
+    try { await logview.fetchNew(); refresh(); } catch { /* the socket retry or polling takes over */ } finally { catching = false; }
+  }
+
   let polling = false;
   const sock = new LiveSocket({
     url: () => wsUrl(`/ws/executions/${encodeURIComponent(id)}`, { after_seq: logview.lastSeq }),
@@ -148,7 +156,10 @@ export default async function executionView(root, ctx) {
     onState: (s, info) => {
       if (s === 'open') logview.setConnState('● live', 'ok');
       else if (s === 'connecting') logview.setConnState('connecting…', '');
-      else if (s === 'retrying') logview.setConnState(`reconnecting in ${Math.round(info.in / 1000)} s…`, 'warn');
+      else if (s === 'retrying') {
+        logview.setConnState(`reconnecting in ${Math.round(info.in / 1000)} s…`, 'warn');
+        catchUp();
+      }
     },
     onClose: (ev) => {
       if (ev.code === CLOSE_FORBIDDEN || ev.code === CLOSE_NOT_FOUND) {
@@ -158,6 +169,7 @@ export default async function executionView(root, ctx) {
       if (finalSeen || (ev.code === 1000 && EXEC_FINAL.has(exec.status))) { logview.setConnState('complete', ''); return false; }
       return true;
     },
+    maxFailures: 3,
     onGiveUp: () => { polling = true; poll(); },
   });
   sock.start();

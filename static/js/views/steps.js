@@ -79,7 +79,7 @@ export class StepTable {
     if (s.reused) notes.push('reused from previous run');
     if (s.status === 'waiting_approval' && ap.role) notes.push(`needs a ${ap.role} or above to approve`);
     if (ap.decision) notes.push(`${ap.decision}${ap.decided_by ? ` by ${ap.decided_by}` : ''}${ap.comment ? `: “${ap.comment}”` : ''}`);
-    if (s.message) notes.push(s.message);
+    if (s.message && !(ap.decision && s.message.toLowerCase().includes(String(ap.decision).toLowerCase()))) notes.push(s.message);
     r.msg.textContent = notes.join(' · ');
     r.msg.hidden = !notes.length;
   }

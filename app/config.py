@@ -36,6 +36,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     db_pool_size: int = 10
     db_max_overflow: int = 10
     worker_threads: int = 8
+    lease_seconds: float = 30.0
+    sweep_seconds: float = 15.0
     log_level: str = "info"
     demo: bool = False
 
@@ -81,6 +83,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             db_pool_size=get_int("DB_POOL_SIZE", 10),
             db_max_overflow=get_int("DB_MAX_OVERFLOW", 10),
             worker_threads=get_int("WORKER_THREADS", 8),
+            lease_seconds=get_int("LEASE_SECONDS", 30),
+            sweep_seconds=get_int("SWEEP_SECONDS", 15),
             log_level=get("LOG_LEVEL", "info"),
             demo=get("DEMO", "") in {"1", "true", "yes"},
         )

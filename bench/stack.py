@@ -69,6 +69,7 @@ class Stack:
         self.quick = quick
         self.repeat = repeat
         self.mode = "real" if real else "embedded"
+        self.load_seconds = 4.0 if quick else 10.0
         self.run_dir = run_dir
         self.log_dir = run_dir / "logs"
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -86,6 +87,7 @@ class Stack:
         self.cache: dict[str, Any] = {}
         self.extra_servers: list[Any] = []
         self._prepared = False
+        self.soak_minutes = 5.0
 
     # ---- settings and database -------------------------------------------------------------
     def prepare(self) -> None:

@@ -15,13 +15,11 @@ from app.domain.settings.service import current_settings
 from workers.context import WorkerContext
 
 log = structlog.get_logger("ansflow.worker")
-SWEEP_EVERY_S = 15.0
 
 
 class SweeperMiddleware(dramatiq.Middleware):
-    def __init__(self, context: WorkerContext, every_s: float = SWEEP_EVERY_S) -> None:
+    def __init__(self, context: WorkerContext) -> None:
         self.context = context
-        self.every_s = every_s
         self._future: Any = None
 
     async def _loop(self) -> None:
@@ -33,7 +31,7 @@ class SweeperMiddleware(dramatiq.Middleware):
                                      retention_days=system.workspace_retention_days)
                 if report.requeued or report.failed or report.resent:
                     log.info("sweep", requeued=report.requeued, failed=report.failed, resent=report.resent)
-            await asyncio.sleep(self.every_s)
+            await asyncio.sleep(self.context.settings.sweep_seconds if self.context.settings else 15.0)
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         thread = get_event_loop_thread()

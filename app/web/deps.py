@@ -9,6 +9,7 @@ from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
+from litestar.enums import ScopeType
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.principal import Principal, RequestMeta
@@ -52,7 +53,7 @@ async def resolve_principal(
     meta = request_meta(connection)
     header = connection.headers.get("authorization", "")
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
-    if token is None and connection.scope["type"] == "websocket":
+    if token is None and connection.scope["type"] == ScopeType.WEBSOCKET:
         token = connection.query_params.get("token")
     if token:
         return await principal_for_token(db, token, meta)
@@ -69,7 +70,7 @@ async def resolve_principal(
 
 
 async def provide_principal(request: ASGIConnection[Any, Any, Any, Any], db: AsyncSession) -> Principal:
-    return await resolve_principal(request, db, method=request.scope.get("method", "GET"))
+    return await resolve_principal(request, db, method=str(request.scope.get("method", "GET")))
 
 
 async def provide_admin(principal: Principal) -> Principal:

@@ -7,6 +7,7 @@ from typing import Any
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from sqlalchemy.exc import DBAPIError
 
 from app.lib import errors as domain
 from app.web.problems import PROBLEM_MEDIA_TYPE, FieldProblem, Problem, field_problems, problem
@@ -65,7 +66,19 @@ def on_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[P
     return problem_response(problem(500, "the server hit an unexpected error; it has been logged"))
 
 
+def _is_nul_in_text(exc: DBAPIError) -> bool:
+    """PostgreSQL refuses NUL in text (SQLSTATE 22021); SQLite stores it. Inputs should reject it first."""
+    return getattr(exc.orig, "sqlstate", None) == "22021"
+
+
+def on_database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Problem]:
+    if _is_nul_in_text(exc):
+        return problem_response(problem(400, "text must not contain NUL (\\u0000) characters"))
+    return on_unexpected(request, exc)
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
+    DBAPIError: on_database_error,
     domain.DomainError: on_domain_error,
     HTTPException: on_http_exception,
     Exception: on_unexpected,

@@ -1,12 +1,13 @@
-"""RFC 9457 problem details: the one response shape for every error, and its OpenAPI schema."""
+"""RFC 9457 problem details: the one response shape for every error, and its OpenAPI documentation."""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
 import msgspec
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import Body
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -32,7 +33,7 @@ _TITLES = {
     503: "Service unavailable",
 }
 
-_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]*)`")
 _AT_PATH = re.compile(r" - at `\$\.?([^`]*)`")
 
 
@@ -55,11 +56,12 @@ def field_problems(extra: Any) -> list[FieldProblem]:
         field = str(item.get("key") or "")
         unknown = _UNKNOWN_FIELD.search(message)
         at = _AT_PATH.search(message)
-        if unknown:
+        if unknown:  # the field is named as sent, even an empty name
             prefix = at.group(1) if at else ""
-            field = f"{prefix}.{unknown.group(1)}" if prefix else unknown.group(1)
-            message = "unknown field"
-        elif at and at.group(1):
+            out.append(FieldProblem(field=f"{prefix}.{unknown.group(1)}" if prefix else unknown.group(1),
+                                    message="unknown field"))
+            continue
+        if at and at.group(1):
             field = at.group(1)
             message = _AT_PATH.sub("", message)
         out.append(FieldProblem(field=field or "body", message=message))
@@ -73,3 +75,11 @@ def error_responses(*codes: int) -> dict[int, ResponseSpec]:
                            media_type=PROBLEM_MEDIA_TYPE, generate_examples=False)
         for code in codes
     }
+
+
+T = TypeVar("T")
+
+# Request bodies are msgspec Structs with ``forbid_unknown_fields=True``; Litestar does not render that
+# as ``additionalProperties: false``, so clients and fuzzers would believe extra fields are accepted.
+# ``data: StrictBody[SomeStruct]`` documents the rejection on the body's component schema.
+StrictBody = Annotated[T, Body(schema_extra={"additionalProperties": False})]

@@ -21,7 +21,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "ANSFLOW_DATABASE_URL": settings.database_url, "ANSFLOW_REDIS_URL": settings.redis_url,
         "ANSFLOW_BROKER_URL": settings.broker_url, "ANSFLOW_SECRET_KEY": settings.secret_key,
         "ANSFLOW_WORKSPACE_DIR": settings.workspace_dir, "ANSFLOW_KEY_PREFIX": settings.key_prefix,
-        "ANSFLOW_LOG_LEVEL": "warning",
+        "ANSFLOW_LOG_LEVEL": "warning", "ANSFLOW_LEASE_SECONDS": str(int(settings.lease_seconds)),
+        "ANSFLOW_SWEEP_SECONDS": str(int(settings.sweep_seconds)),
     })
     return env
 

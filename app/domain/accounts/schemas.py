@@ -8,14 +8,21 @@ from typing import Annotated
 
 import msgspec
 
-Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")]
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL: reject it at the boundary on every backend
+# msgspec matches with Python's re, where ``$`` also matches before a final newline ("abc\n" passed);
+# ``$(?!\n)`` means end of text there and in JSON Schema (ECMA 262) alike.
+END = r"$(?!\n)"
+Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+" + END)]
 Password = Annotated[str, msgspec.Meta(min_length=8, max_length=256)]
-Email = Annotated[str, msgspec.Meta(max_length=255, pattern=r"^[^@\s]+@[^@\s]+$")]
-TokenName = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+# No ``\s``: Python's and JSON Schema's (ECMA 262) ``\s`` differ (\x1c-\x1f, \x85, \ufeff), so the documented
+# pattern would accept what the server rejects. Spell out every whitespace/control character instead.
+_EMAIL_CHAR = r"[^@\x00-\x20\x7f-\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]"
+Email = Annotated[str, msgspec.Meta(max_length=255, pattern=f"^{_EMAIL_CHAR}+@{_EMAIL_CHAR}+{END}")]
+TokenName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=NO_NUL)]
 
 
 class LoginIn(msgspec.Struct, forbid_unknown_fields=True):
-    username: Annotated[str, msgspec.Meta(max_length=64)]
+    username: Annotated[str, msgspec.Meta(max_length=64, pattern=NO_NUL)]
     password: Annotated[str, msgspec.Meta(max_length=256)]
 
 

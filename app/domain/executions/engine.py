@@ -154,7 +154,7 @@ class ExecutionRun:
                 await self._change(name, "pending", message="re-run after worker loss")
         tasks: dict[str, asyncio.Task[None]] = {}
         deadline = self._deadline()
-        next_renew = time.monotonic() + lease.RENEW_EVERY_S
+        next_renew = time.monotonic() + lease.renew_every(self.rt)
         while True:
             if self.stop_reason is None:
                 decisions = decide(plan, self.statuses, context)
@@ -179,7 +179,7 @@ class ExecutionRun:
                         raise exc
                     del tasks[name]
             if time.monotonic() >= next_renew:
-                next_renew = time.monotonic() + lease.RENEW_EVERY_S
+                next_renew = time.monotonic() + lease.renew_every(self.rt)
                 if not await lease.renew(self.rt, self.id, self.worker_id):
                     self._stop("lost")
             if self.stop_reason is None:

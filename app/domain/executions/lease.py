@@ -18,8 +18,6 @@ from app.lib.clock import ensure_utc, utcnow
 from app.lib.events import ExecutionStatusEvent, encode
 from app.lib.jobs import send
 
-LEASE_S = 30.0
-RENEW_EVERY_S = 10.0
 _claim_lock: asyncio.Lock | None = None
 
 
@@ -69,12 +67,17 @@ async def claim(rt: Runtime, execution_id: uuid.UUID, worker_id: str) -> Executi
                 return None
         outbox = Outbox()
         execution.lease_owner = worker_id
-        execution.lease_expires_at = now + timedelta(seconds=LEASE_S)
+        execution.lease_expires_at = now + timedelta(seconds=rt.settings.lease_seconds)
         execution.attempts += 1
         set_execution_status(rt, outbox, execution, "running")
         await session.commit()
     await outbox.flush(rt)
     return execution
+
+
+def renew_every(rt: Runtime) -> float:
+    """Renew at a third of the lease, so two missed renewals still leave it valid."""
+    return rt.settings.lease_seconds / 3
 
 
 async def renew(rt: Runtime, execution_id: uuid.UUID, worker_id: str) -> bool:
@@ -83,7 +86,7 @@ async def renew(rt: Runtime, execution_id: uuid.UUID, worker_id: str) -> bool:
         result = await session.execute(
             update(Execution)
             .where(Execution.id == execution_id, Execution.lease_owner == worker_id)
-            .values(lease_expires_at=utcnow() + timedelta(seconds=LEASE_S))
+            .values(lease_expires_at=utcnow() + timedelta(seconds=rt.settings.lease_seconds))
         )
         await session.commit()
         return bool(result.rowcount)  # type: ignore[attr-defined]

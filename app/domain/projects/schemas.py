@@ -8,23 +8,26 @@ from typing import Annotated, Literal
 
 import msgspec
 
-ProjectName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]*$")]
-Branch = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Url = Annotated[str, msgspec.Meta(max_length=500)]
+from app.domain.accounts.schemas import END, NO_NUL
+
+ProjectName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]*" + END)]
+Branch = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NO_NUL)]
+Url = Annotated[str, msgspec.Meta(max_length=500, pattern=NO_NUL)]
+Description = Annotated[str, msgspec.Meta(max_length=5000, pattern=NO_NUL)]
 Role = Literal["guest", "reporter", "developer", "maintainer", "owner"]
-SecretName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+SecretName = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[A-Za-z_][A-Za-z0-9_]*" + END)]
 
 
 class ProjectCreate(msgspec.Struct, forbid_unknown_fields=True):
     name: ProjectName
-    description: Annotated[str, msgspec.Meta(max_length=5000)] = ""
+    description: Description = ""
     repository_url: Url | None = None
     default_branch: Branch = "main"
 
 
 class ProjectUpdate(msgspec.Struct, forbid_unknown_fields=True):
     name: ProjectName | msgspec.UnsetType = msgspec.UNSET
-    description: Annotated[str, msgspec.Meta(max_length=5000)] | msgspec.UnsetType = msgspec.UNSET
+    description: Description | msgspec.UnsetType = msgspec.UNSET
     repository_url: Url | msgspec.UnsetType | None = msgspec.UNSET
     default_branch: Branch | msgspec.UnsetType = msgspec.UNSET
 

@@ -17,7 +17,7 @@ from app.domain.projects.schemas import SecretOut
 from app.domain.runtime import Runtime
 from app.lib.errors import FieldError, NotFound, ValidationFailed
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,99}$")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,99}")  # used with fullmatch: "$" would allow a final newline
 
 
 async def list_secrets(session: AsyncSession, rt: Runtime, actor: Principal, project_id: uuid.UUID) -> list[SecretOut]:
@@ -31,7 +31,7 @@ async def put_secret(
     session: AsyncSession, rt: Runtime, actor: Principal, project_id: uuid.UUID, name: str, value: str
 ) -> SecretOut:
     await require(session, rt, actor, project_id, Action.EDIT)
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise ValidationFailed("invalid secret name", [FieldError(
             "name", "letters, digits, '_' and '-', starting with a letter or '_', at most 100 chars")])
     secret = await session.scalar(
@@ -51,6 +51,8 @@ async def put_secret(
 
 async def delete_secret(session: AsyncSession, rt: Runtime, actor: Principal, project_id: uuid.UUID, name: str) -> None:
     await require(session, rt, actor, project_id, Action.EDIT)
+    if not _NAME.fullmatch(name):  # cannot exist; and PostgreSQL rejects some such text (NUL) outright
+        raise NotFound("secret not found")
     secret = await session.scalar(
         select(ProjectSecret).where(ProjectSecret.project_id == project_id, ProjectSecret.name == name))
     if secret is None:

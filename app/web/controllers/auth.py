@@ -15,7 +15,7 @@ from app.domain.accounts.schemas import LoginIn, LoginOut, MeUpdate, TokenCreate
 from app.domain.audit.service import record
 from app.domain.runtime import Runtime
 from app.web.deps import request_meta
-from app.web.problems import error_responses
+from app.web.problems import StrictBody, error_responses
 
 
 class AuthController(Controller):
@@ -23,7 +23,9 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/login", status_code=200, responses=error_responses(400, 401, 429))
-    async def login(self, request: Request[Any, Any, Any], data: LoginIn, db: AsyncSession, rt: Runtime) -> LoginOut:
+    async def login(
+        self, request: Request[Any, Any, Any], data: StrictBody[LoginIn], db: AsyncSession, rt: Runtime
+    ) -> LoginOut:
         """Check credentials and start a server-side session; the body carries the CSRF token."""
         limiter = LoginLimiter(rt.cache, rt.settings)
         user, csrf = await users.authenticate(db, limiter, data.username, data.password, request_meta(request))
@@ -42,11 +44,11 @@ class AuthController(Controller):
         return users.user_out(await users.get_user(db, principal.user_id))
 
     @patch("/me", responses=error_responses(400, 401, 403))
-    async def update_me(self, data: MeUpdate, principal: Principal, db: AsyncSession) -> UserOut:
+    async def update_me(self, data: StrictBody[MeUpdate], principal: Principal, db: AsyncSession) -> UserOut:
         return await users.update_me(db, principal, data)
 
     @post("/tokens", responses=error_responses(400, 401, 403))
-    async def create_token(self, data: TokenCreate, principal: Principal, db: AsyncSession) -> TokenCreated:
+    async def create_token(self, data: StrictBody[TokenCreate], principal: Principal, db: AsyncSession) -> TokenCreated:
         """The token value is in this response only; it is stored hashed."""
         return await tokens.create_token(db, principal, data)
 

@@ -20,7 +20,7 @@ from app.domain.projects.schemas import (
 )
 from app.domain.runtime import Runtime
 from app.web.pagination import Limit, Offset, Page
-from app.web.problems import error_responses
+from app.web.problems import StrictBody, error_responses
 
 PID = "/{project_id:uuid}"
 
@@ -37,16 +37,21 @@ class ProjectsController(Controller):
         return Page(items=items, total=total, limit=limit, offset=offset)
 
     @post("/", responses=error_responses(400, 401, 403, 409))
-    async def create_project(self, data: ProjectCreate, principal: Principal, db: AsyncSession, rt: Runtime) -> ProjectOut:
+    async def create_project(
+        self, data: StrictBody[ProjectCreate], principal: Principal, db: AsyncSession, rt: Runtime
+    ) -> ProjectOut:
         return await service.create_project(db, rt, principal, data)
 
     @get(PID, responses=error_responses(401, 404))
-    async def get_project(self, project_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime) -> ProjectOut:
+    async def get_project(
+        self, project_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime
+    ) -> ProjectOut:
         return await service.get_project(db, rt, principal, project_id)
 
     @patch(PID, responses=error_responses(400, 401, 403, 404, 409))
     async def update_project(
-        self, project_id: uuid.UUID, data: ProjectUpdate, principal: Principal, db: AsyncSession, rt: Runtime
+        self, project_id: uuid.UUID, data: StrictBody[ProjectUpdate], principal: Principal, db: AsyncSession,
+        rt: Runtime,
     ) -> ProjectOut:
         return await service.update_project(db, rt, principal, project_id, data)
 
@@ -62,7 +67,7 @@ class ProjectsController(Controller):
 
     @put(PID + "/members/{user_id:uuid}", responses=error_responses(400, 401, 403, 404, 409))
     async def put_member(
-        self, project_id: uuid.UUID, user_id: uuid.UUID, data: MemberPut, principal: Principal,
+        self, project_id: uuid.UUID, user_id: uuid.UUID, data: StrictBody[MemberPut], principal: Principal,
         db: AsyncSession, rt: Runtime,
     ) -> MemberOut:
         return await members.put_member(db, rt, principal, project_id, user_id, data.role)
@@ -81,7 +86,8 @@ class ProjectsController(Controller):
 
     @put(PID + "/secrets/{name:str}", responses=error_responses(400, 401, 403, 404))
     async def put_secret(
-        self, project_id: uuid.UUID, name: str, data: SecretPut, principal: Principal, db: AsyncSession, rt: Runtime
+        self, project_id: uuid.UUID, name: str, data: StrictBody[SecretPut], principal: Principal, db: AsyncSession,
+        rt: Runtime,
     ) -> SecretOut:
         return await secrets.put_secret(db, rt, principal, project_id, name, data.value)
 

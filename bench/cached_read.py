@@ -1,0 +1,30 @@
+"""(a) Cached read ``GET /api/v1/pipelines/{id}/status`` vs a bare Litestar JSON endpoint, one granian worker each."""
+
+from __future__ import annotations
+
+from bench.common import TRUE_PIPELINE, load_rows
+from bench.core import Row
+from bench.load import http_load
+from bench.stack import Stack
+
+NAME = "cached_read"
+DESCRIPTION = "cached GET /pipelines/{id}/status vs bare Litestar GET /json (wrk -t1 -c64)"
+CONNECTIONS = 64
+
+
+def run(stack: Stack) -> list[Row]:
+    app, bare = stack.app(), stack.bare()
+    pipeline = stack.pipeline("status", TRUE_PIPELINE)
+    stack.wait(stack.run(pipeline)["id"])
+    path = f"/api/v1/pipelines/{pipeline}/status"
+    client = stack.client()
+    warm = client.get(path)
+    warm.raise_for_status()
+    seconds = stack.load_seconds
+    app_runs, base_runs = [], []
+    http_load(app.base_url, path, headers=stack.auth, connections=CONNECTIONS, duration=1)  # warm-up
+    http_load(bare.base_url, "/json", connections=CONNECTIONS, duration=1)
+    for _ in range(stack.repeat):
+        app_runs.append(http_load(app.base_url, path, headers=stack.auth, connections=CONNECTIONS, duration=seconds))
+        base_runs.append(http_load(bare.base_url, "/json", connections=CONNECTIONS, duration=seconds))
+    return load_rows(NAME, app_runs, base_runs, "bare Litestar /json", note=f"c={CONNECTIONS}, {seconds:.0f}s/run")

@@ -30,7 +30,8 @@ def run(stack: Stack) -> list[Row]:
         stored_rate.append(lines / (end - start))
         tail = stack.client().get(f"/api/v1/executions/{done['id']}/logs",
                                   params={"step": "emit", "after_seq": max(0, lines - 100), "limit": 5000})
-        emitted = [line for line in tail.json().get("lines", []) if line.get("step") == "emit"]
+        emitted = [line for line in tail.json().get("lines", [])
+                   if line.get("step") == "emit" and line.get("stream") == "stdout"]
         last_text = emitted[-1]["text"] if emitted else None
         complete.append(1.0 if last_text == str(lines) else 0.0)
         if last_text != str(lines):

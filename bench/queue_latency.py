@@ -88,15 +88,26 @@ class PikaSide:
         self.consumer = LineProc(["-m", "bench.pika_probe", "--queue", self.queue, "--out", str(self.out),
                                   "--gate", str(self.gate), "--prefetch", "2"])
         self.consumer.expect("READY", 30)
-        self.conn = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
-        self.channel = self.conn.channel()
-        self.channel.confirm_delivery()  # like dramatiq's confirm_delivery=True
+        self._connect()
         self._props = {p: pika.BasicProperties(delivery_mode=2, priority=v)
                        for p, v in (("high", 9), ("normal", 5), ("low", 1))}
 
+    def _connect(self) -> None:
+        import pika
+
+        self.conn = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+        self.channel = self.conn.channel()
+        self.channel.confirm_delivery()  # like dramatiq's confirm_delivery=True
+
     def send(self, i: int, priority: str = "normal", gate: bool = False) -> None:
+        import pika
+
         body = f"{i} {time.time_ns()} {1 if gate else 0}".encode()
-        self.channel.basic_publish("", self.queue, body, properties=self._props[priority])
+        try:
+            self.channel.basic_publish("", self.queue, body, properties=self._props[priority])
+        except pika.exceptions.AMQPError:  # idle connection dropped (e.g. a broker restart): once more
+            self._connect()
+            self.channel.basic_publish("", self.queue, body, properties=self._props[priority])
 
     def close(self) -> None:
         self.consumer.stop()
@@ -166,8 +177,9 @@ def run(stack: Stack) -> list[Row]:
         dram = DramatiqSide(stack)
         raw = PikaSide(stack)
         try:
-            latency_run(dram, 10, 0)  # warm-up: connections, queue declarations
-            latency_run(raw, 10, 0)
+            # warm-up: connections, consumers, queue declarations
+            if len(latency_run(dram, 10, 0)) < 10 or len(latency_run(raw, 10, 0)) < 10:
+                raise RuntimeError("probe consumers did not start within 60 s (is RabbitMQ restarting?)")
             d_med, r_med, d_p99, r_p99 = [], [], [], []
             d_all: list[float] = []
             r_all: list[float] = []

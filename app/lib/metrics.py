@@ -69,7 +69,7 @@ _GAUGE_FILE = re.compile(r"gauge_live\w*?_(\d+)\.db$")
 
 
 def multiprocess_dir() -> str | None:
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir") or None
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
 
 
 def _pool_changed(*_: Any) -> None:
@@ -107,7 +107,7 @@ def _prune_dead(directory: str) -> None:
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
-            mark_process_dead(pid, directory)
+            mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
         except PermissionError:
             continue
 
@@ -127,7 +127,7 @@ def scrape_registry() -> CollectorRegistry:
         return REGISTRY
     _prune_dead(directory)
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=directory)
+    MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
     return registry
 
 

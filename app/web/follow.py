@@ -101,7 +101,8 @@ async def follow_execution(
                 if isinstance(event, LogEvent):
                     if event.seq <= last:
                         continue
-                    if event.seq > last + 1:  # dropped live events: fill the gap from storage
+                    if event.seq > last + 1:  # dropped live events: say so, then fill the gap from storage
+                        yield "lagged", _encode({"type": "lagged", "missed_from": last + 1, "missed_to": event.seq - 1}), None
                         async for item in replay(rt, execution_id, last, until=event.seq - 1):
                             last = item[2] or last
                             yield item

@@ -1,4 +1,10 @@
-"""Membership lookups (cached per user and project) and the one 'require' used by every service."""
+"""Membership lookups (cached per user and project) and the one 'require' used by every service.
+
+Cached: a member's role per (user, project), ``ROLE_TTL`` seconds, key ``role:<user>:<project>``
+("-" for "not a member", so refusals are cheap too). Invalidated by ``invalidate_role``, which every
+membership write calls after its commit (put/remove member, create/delete project); the same call
+drops that user's cached project lists, whose rows carry the role.
+"""
 
 from __future__ import annotations
 
@@ -11,35 +17,43 @@ from app.db.models.projects import Project, ProjectMember
 from app.domain.accounts.principal import Principal
 from app.domain.projects.permissions import Action, can
 from app.domain.runtime import Runtime
-from app.lib.cache import key
+from app.lib.cache import ansflow_cache, key
 from app.lib.errors import Forbidden, NotFound
 
 ROLE_TTL = 300
-_NONE = "-"  # cached marker for "not a member"
+_NONE = b"-"  # cached marker for "not a member"
 
 
 def role_key(rt: Runtime, user_id: uuid.UUID, project_id: uuid.UUID) -> str:
     return key(rt.settings, "role", user_id, project_id)
 
 
+def project_list_tag(user_id: uuid.UUID | str) -> str:
+    """Tag of every cached page of one user's project list."""
+    return f"project-list:{user_id}"
+
+
 async def member_role(
     session: AsyncSession, rt: Runtime, user_id: uuid.UUID, project_id: uuid.UUID
 ) -> str | None:
-    cache_key = role_key(rt, user_id, project_id)
-    cached = await rt.cache.get(cache_key)
-    if cached is not None:
-        return None if cached == _NONE else str(cached)
-    role = await session.scalar(
-        select(ProjectMember.role).where(
-            ProjectMember.user_id == user_id, ProjectMember.project_id == project_id
+    async def load() -> bytes:
+        role = await session.scalar(
+            select(ProjectMember.role).where(
+                ProjectMember.user_id == user_id, ProjectMember.project_id == project_id
+            )
         )
-    )
-    await rt.cache.set(cache_key, role or _NONE, expire=ROLE_TTL, tags=[f"user-roles:{user_id}"])
-    return role
+        return role.encode() if role else _NONE
+
+    raw = await ansflow_cache(rt.cache).cached("member-role", role_key(rt, user_id, project_id), load,
+                                               ttl=ROLE_TTL)
+    return None if raw == _NONE else raw.decode()
 
 
 async def invalidate_role(rt: Runtime, user_id: uuid.UUID, project_id: uuid.UUID) -> None:
-    await rt.cache.delete(role_key(rt, user_id, project_id))
+    """A membership changed: the role and the user's project lists are stale in every process."""
+    cache = ansflow_cache(rt.cache)
+    await cache.delete(role_key(rt, user_id, project_id))
+    await cache.invalidate_tags(project_list_tag(user_id))
 
 
 async def require(

@@ -2,6 +2,6 @@
 
 from app.lib.cache.factory import create_cache
 from app.lib.cache.keys import CACHE_VERSION, key
-from app.lib.cache.readthrough import AnsflowCache
+from app.lib.cache.readthrough import AnsflowCache, ansflow_cache
 
-__all__ = ["CACHE_VERSION", "AnsflowCache", "create_cache", "key"]
+__all__ = ["CACHE_VERSION", "AnsflowCache", "ansflow_cache", "create_cache", "key"]

@@ -19,19 +19,19 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import suppress
 from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
-from cashews import Cache
-from cashews._typing import AsyncCallable_T, Middleware
 from cashews.backends.interface import Backend
 from cashews.backends.memory import Memory
 from cashews.backends.redis import Redis as RedisBackend
 from cashews.commands import Command
 from cashews.exceptions import CacheBackendInteractionError
+from cashews.picklers import PicklerType
+from cashews.serialize import get_serializer
 from redis.exceptions import RedisError
 
 from app.lib.metrics import CACHE_BACKEND_UP, CACHE_BYPASSED, CACHE_ERRORS, CACHE_MEMORY_HITS
@@ -45,12 +45,13 @@ _ERRORS = (CacheBackendInteractionError, RedisError, OSError, asyncio.TimeoutErr
 log = structlog.get_logger("ansflow.cache")
 
 
-class TwoTierRedis(RedisBackend):  # type: ignore[misc]
+class TwoTierRedis(RedisBackend):
     """Redis with a per-process memory tier kept coherent by PUBLISHed invalidations."""
 
     def __init__(self, address: str, channel: str, **kwargs: Any) -> None:
         kwargs.setdefault("socket_connect_timeout", 1)
         kwargs.setdefault("socket_timeout", 1)
+        kwargs.setdefault("serializer", get_serializer(pickle_type=PicklerType.NULL, check_repr=False))
         super().__init__(address, suppress=False, **kwargs)
         self.local = Memory(size=LOCAL_SIZE, check_interval=5)
         self.channel = channel
@@ -66,7 +67,7 @@ class TwoTierRedis(RedisBackend):  # type: ignore[misc]
 
     async def init(self) -> None:
         await self.local.init()
-        await super().init()
+        await super().init()  # type: ignore[no-untyped-call]
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._listen_forever(), name="ansflow-cache-invalidations")
 
@@ -77,7 +78,7 @@ class TwoTierRedis(RedisBackend):  # type: ignore[misc]
                 await self._task
             self._task = None
         await self.local.close()
-        await super().close()
+        await super().close()  # type: ignore[no-untyped-call]
 
     # -- reads: memory tier, then Redis (value and remaining TTL in one round trip) -------------
     async def get(self, key: str, default: Any = None) -> Any:
@@ -88,7 +89,9 @@ class TwoTierRedis(RedisBackend):  # type: ignore[misc]
                 return value
         generation = self.generation
         async with self._client.pipeline(transaction=False) as pipe:
-            raw, pttl = await pipe.get(key).pttl(key).execute()
+            pipe.get(key)
+            pipe.pttl(key)
+            raw, pttl = await pipe.execute()
         value = await self._transform_value(key, raw, _ABSENT)
         if value is _ABSENT:
             return default
@@ -125,7 +128,7 @@ class TwoTierRedis(RedisBackend):  # type: ignore[misc]
         await self._publish(b"s", [key])
         return result
 
-    async def expire(self, key: str, timeout: float) -> Any:
+    async def expire(self, key: str, timeout: float) -> Any:  # noqa: ASYNC109 (cashews' signature)
         await self.local.delete(key)
         result = await super().expire(key, timeout)
         await self._publish(b"s", [key])
@@ -133,7 +136,7 @@ class TwoTierRedis(RedisBackend):  # type: ignore[misc]
 
     async def clear(self) -> None:
         await self.local.clear()
-        await super().clear()
+        await super().clear()  # type: ignore[no-untyped-call]
 
     async def _publish(self, kind: bytes, keys: Iterable[str]) -> None:
         await self._client.publish(self.channel, b"\n".join([self.origin, kind, *(k.encode() for k in keys)]))
@@ -163,7 +166,7 @@ class TwoTierRedis(RedisBackend):  # type: ignore[misc]
                 self.generation += 1
                 await self.local.clear()
                 with suppress(Exception):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
                     await client.aclose()
             await asyncio.sleep(delay)
             delay = min(delay * 2, RECONNECT_MAX_S)
@@ -205,7 +208,8 @@ class TwoTierRedis(RedisBackend):  # type: ignore[misc]
         log.info("cache backend recovered", replayed_keys=len(keys), replayed_tags=len(tags))
         try:
             for tag_key in tags:
-                keys.extend(v.decode() if isinstance(v, bytes) else str(v) for v in await super().set_pop(tag_key, 10_000))
+                popped = await super().set_pop(tag_key, 10_000)
+                keys.extend(v.decode() if isinstance(v, bytes) else str(v) for v in popped)
             if keys:
                 await self.delete_many(*keys)
         except _ERRORS as exc:
@@ -229,10 +233,12 @@ _FALLBACK: dict[Command, Any] = {
 _UNGUARDED = {Command.SCAN, Command.GET_MATCH, Command.DELETE_MATCH, Command.PING, Command.CLEAR}
 
 
-def guard_middleware(backend: TwoTierRedis) -> Middleware:
+def guard_middleware(backend: TwoTierRedis) -> Any:
     """Turn Redis failures into cache misses, skipped writes and remembered deletes."""
 
-    async def guard(call: AsyncCallable_T, cmd: Command, _backend: Backend, *args: Any, **kwargs: Any) -> Any:
+    async def guard(
+        call: Callable[..., Awaitable[Any]], cmd: Command, _backend: Backend, *args: Any, **kwargs: Any
+    ) -> Any:
         if cmd in _UNGUARDED:
             return await call(*args, **kwargs)
         fallback = kwargs.get("default") if cmd is Command.GET else _FALLBACK.get(cmd)

@@ -83,14 +83,22 @@ async def _load_demo(settings: Settings) -> None:
             actor = Principal(user_id=admin.id, username=admin.username, is_admin=True, via="system")
             project_id = await session.scalar(select(Project.id).where(Project.name == DEMO_PROJECT))
             if project_id is None:
-                project_id = (await create_project(session, rt, actor, ProjectCreate(
-                    name=DEMO_PROJECT, description="Example pipelines loaded by `just demo`"))).id
+                project_id = (
+                    await create_project(
+                        session,
+                        rt,
+                        actor,
+                        ProjectCreate(name=DEMO_PROJECT, description="Example pipelines loaded by `just demo`"),
+                    )
+                ).id
             for name, definition in DEMO_PIPELINES.items():
-                exists = await session.scalar(select(Pipeline.id).where(
-                    Pipeline.project_id == project_id, Pipeline.name == name))
+                exists = await session.scalar(
+                    select(Pipeline.id).where(Pipeline.project_id == project_id, Pipeline.name == name)
+                )
                 if exists is None:
-                    await create_pipeline(session, rt, actor, project_id,
-                                          PipelineCreate(name=name, definition=definition))
+                    await create_pipeline(
+                        session, rt, actor, project_id, PipelineCreate(name=name, definition=definition)
+                    )
     finally:
         await rt.close()
 

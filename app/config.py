@@ -94,9 +94,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def check(self) -> None:
         """Refuse combinations that cannot work, naming the setting to change."""
         if not self.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
-            raise ConfigError(
-                "ANSFLOW_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
-            )
+            raise ConfigError("ANSFLOW_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError("ANSFLOW_REDIS_URL must be a redis:// URL (or empty for in-process)")
         if self.broker_url and not self.broker_url.startswith(("amqp://", "amqps://")):
@@ -106,8 +104,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if self.web_workers > 1 and (self.embedded_broker or self.embedded_cache):
             missing = [
                 name
-                for name, empty in (("ANSFLOW_BROKER_URL", self.embedded_broker),
-                                    ("ANSFLOW_REDIS_URL", self.embedded_cache))
+                for name, empty in (
+                    ("ANSFLOW_BROKER_URL", self.embedded_broker),
+                    ("ANSFLOW_REDIS_URL", self.embedded_cache),
+                )
                 if empty
             ]
             raise ConfigError(

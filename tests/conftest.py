@@ -21,8 +21,12 @@ from tests.support.workers import WorkerProcess
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--backend", default=os.environ.get("ANSFLOW_TEST_BACKEND", "embedded"),
-                     choices=["embedded", "real"], help="embedded defaults or real services")
+    parser.addoption(
+        "--backend",
+        default=os.environ.get("ANSFLOW_TEST_BACKEND", "embedded"),
+        choices=["embedded", "real"],
+        help="embedded defaults or real services",
+    )
 
 
 @pytest.fixture(scope="session")

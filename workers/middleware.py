@@ -27,8 +27,9 @@ class SweeperMiddleware(dramatiq.Middleware):
             with contextlib.suppress(Exception):
                 rt = await self.context.get()
                 system = await current_settings(rt)
-                report = await sweep(rt, lost_after_s=system.lost_message_after_s,
-                                     retention_days=system.workspace_retention_days)
+                report = await sweep(
+                    rt, lost_after_s=system.lost_message_after_s, retention_days=system.workspace_retention_days
+                )
                 if report.requeued or report.failed or report.resent:
                     log.info("sweep", requeued=report.requeued, failed=report.failed, resent=report.resent)
             await asyncio.sleep(self.context.settings.sweep_seconds if self.context.settings else 15.0)

@@ -34,6 +34,4 @@ def head_revision(settings: Settings) -> str | None:
 
 async def current_revision(engine: AsyncEngine) -> str | None:
     async with engine.connect() as connection:
-        return await connection.run_sync(
-            lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision()
-        )
+        return await connection.run_sync(lambda sync_conn: MigrationContext.configure(sync_conn).get_current_revision())

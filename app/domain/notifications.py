@@ -22,14 +22,24 @@ async def _pipeline_name(rt: Runtime, execution: Execution) -> str:
 async def notify_approval_requested(rt: Runtime, execution: Execution, step: str, role: str) -> None:
     """Everyone who may approve (members with the role or above, and admins) is told."""
     async with rt.sessionmaker() as session:
-        members = (await session.execute(select(ProjectMember.user_id, ProjectMember.role)
-                                         .where(ProjectMember.project_id == execution.project_id))).all()
+        members = (
+            await session.execute(
+                select(ProjectMember.user_id, ProjectMember.role).where(
+                    ProjectMember.project_id == execution.project_id
+                )
+            )
+        ).all()
         admins = list(await session.scalars(select(User.id).where(User.is_admin.is_(True))))
     targets = {str(uid) for uid, r in members if role_at_least(r, role)} | {str(a) for a in admins}
     name = await _pipeline_name(rt, execution)
-    event = NotificationEvent(kind="approval.requested", ts=utcnow().isoformat(), execution_id=str(execution.id),
-                              project_id=str(execution.project_id), step=step,
-                              message=f"{name} #{execution.number}: step {step} waits for your approval")
+    event = NotificationEvent(
+        kind="approval.requested",
+        ts=utcnow().isoformat(),
+        execution_id=str(execution.id),
+        project_id=str(execution.project_id),
+        step=step,
+        message=f"{name} #{execution.number}: step {step} waits for your approval",
+    )
     await rt.publisher.publish([rt.channels.user(t) for t in sorted(targets)], encode(event))
 
 
@@ -38,7 +48,11 @@ async def notify_execution_finished(rt: Runtime, execution: Execution) -> None:
     if execution.created_by is None:
         return
     name = await _pipeline_name(rt, execution)
-    event = NotificationEvent(kind="execution.finished", ts=utcnow().isoformat(), execution_id=str(execution.id),
-                              project_id=str(execution.project_id),
-                              message=f"{name} #{execution.number} finished: {execution.status}")
+    event = NotificationEvent(
+        kind="execution.finished",
+        ts=utcnow().isoformat(),
+        execution_id=str(execution.id),
+        project_id=str(execution.project_id),
+        message=f"{name} #{execution.number} finished: {execution.status}",
+    )
     await rt.publisher.publish([rt.channels.user(str(execution.created_by))], encode(event))

@@ -54,8 +54,12 @@ def _channels(settings: Settings) -> ChannelsPlugin:
         backend = RedisChannelsPubSubBackend(redis=Redis.from_url(settings.redis_url))
     else:
         backend = MemoryChannelsBackend()
-    return ChannelsPlugin(backend=backend, arbitrary_channels_allowed=True, subscriber_max_backlog=10_000,
-                          subscriber_backlog_strategy="dropleft")
+    return ChannelsPlugin(
+        backend=backend,
+        arbitrary_channels_allowed=True,
+        subscriber_max_backlog=10_000,
+        subscriber_backlog_strategy="dropleft",
+    )
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -63,16 +67,29 @@ def create_app(settings: Settings | None = None) -> Litestar:
     configure_logging(settings.log_level)
     channels = _channels(settings)
     sessions = ServerSideSessionConfig(
-        store="sessions", key=SESSION_COOKIE, httponly=True, samesite="lax", max_age=14 * 24 * 3600,
+        store="sessions",
+        key=SESSION_COOKIE,
+        httponly=True,
+        samesite="lax",
+        max_age=14 * 24 * 3600,
         renew_on_access=False,
     )
     route_handlers: list[Any] = [
-        HealthController, AuthController, UsersController, ProjectsController, AuditController,
-        PipelinesController, ExecutionsController, ExecutionEventsController, *SOCKETS, index,
+        HealthController,
+        AuthController,
+        UsersController,
+        ProjectsController,
+        AuditController,
+        PipelinesController,
+        ExecutionsController,
+        ExecutionEventsController,
+        *SOCKETS,
+        index,
     ]
     if (STATIC_DIR / "index.html").exists():
-        route_handlers.append(create_static_files_router(path="/static", directories=[STATIC_DIR],
-                                                         include_in_schema=False))
+        route_handlers.append(
+            create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False)
+        )
     return Litestar(
         route_handlers=route_handlers,
         dependencies={

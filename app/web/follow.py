@@ -35,8 +35,9 @@ HEARTBEAT = Heartbeat()
 Item = tuple[str, bytes, int | None]  # (type, json bytes, seq for log lines)
 
 
-async def next_event(events: AsyncIterator[bytes], pending: asyncio.Future[bytes] | None, timeout: float
-                     ) -> tuple[bytes | None, asyncio.Future[bytes] | None]:
+async def next_event(
+    events: AsyncIterator[bytes], pending: asyncio.Future[bytes] | None, timeout: float
+) -> tuple[bytes | None, asyncio.Future[bytes] | None]:
     """Wait for the subscription's next event without losing it on a timeout."""
     if pending is None:
         pending = asyncio.ensure_future(anext(events))
@@ -46,8 +47,7 @@ async def next_event(events: AsyncIterator[bytes], pending: asyncio.Future[bytes
     return pending.result(), None
 
 
-async def replay(rt: Runtime, execution_id: uuid.UUID, after: int, until: int | None = None
-                 ) -> AsyncIterator[Item]:
+async def replay(rt: Runtime, execution_id: uuid.UUID, after: int, until: int | None = None) -> AsyncIterator[Item]:
     """Stored lines with seq > after (and <= until), page by page."""
     while True:
         async with rt.sessionmaker() as session:
@@ -55,8 +55,14 @@ async def replay(rt: Runtime, execution_id: uuid.UUID, after: int, until: int | 
         for line in page.lines:
             if until is not None and line.seq > until:
                 return
-            event = LogEvent(execution_id=str(execution_id), step=line.step, seq=line.seq, stream=line.stream,
-                             text=line.text, ts=line.ts.isoformat())
+            event = LogEvent(
+                execution_id=str(execution_id),
+                step=line.step,
+                seq=line.seq,
+                stream=line.stream,
+                text=line.text,
+                ts=line.ts.isoformat(),
+            )
             yield "log", _encode(event), line.seq
         if len(page.lines) < REPLAY_PAGE:
             return
@@ -72,7 +78,10 @@ async def snapshot_item(rt: Runtime, execution_id: uuid.UUID) -> tuple[Item, str
 
 
 async def follow_execution(
-    rt: Runtime, channels: ChannelsPlugin, execution_id: uuid.UUID, after_seq: int,
+    rt: Runtime,
+    channels: ChannelsPlugin,
+    execution_id: uuid.UUID,
+    after_seq: int,
     still_allowed: Callable[[], Awaitable[bool]],
 ) -> AsyncIterator[Item | Heartbeat]:
     """Yield events for one execution until its final status (or until access is revoked)."""
@@ -102,7 +111,11 @@ async def follow_execution(
                     if event.seq <= last:
                         continue
                     if event.seq > last + 1:  # dropped live events: say so, then fill the gap from storage
-                        yield "lagged", _encode({"type": "lagged", "missed_from": last + 1, "missed_to": event.seq - 1}), None
+                        yield (
+                            "lagged",
+                            _encode({"type": "lagged", "missed_from": last + 1, "missed_to": event.seq - 1}),
+                            None,
+                        )
                         async for item in replay(rt, execution_id, last, until=event.seq - 1):
                             last = item[2] or last
                             yield item
@@ -127,8 +140,11 @@ async def follow_execution(
 
 def _final_event(data: dict[str, Any]) -> bytes:
     event = ExecutionStatusEvent(
-        execution_id=str(data["id"]), pipeline_id=str(data["pipeline_id"]), project_id=str(data["project_id"]),
-        status=str(data["status"]), ts=str(data.get("finished_at") or data.get("created_at")),
+        execution_id=str(data["id"]),
+        pipeline_id=str(data["pipeline_id"]),
+        project_id=str(data["project_id"]),
+        status=str(data["status"]),
+        ts=str(data.get("finished_at") or data.get("created_at")),
         number=int(data["number"]),
     )
     return _encode(event)

@@ -68,7 +68,10 @@ async def _counted() -> AsyncIterator[None]:
 
 @websocket("/ws/executions/{execution_id:uuid}")
 async def execution_socket(
-    socket: WebSocket[Any, Any, Any], execution_id: uuid.UUID, state: State, channels: ChannelsPlugin,
+    socket: WebSocket[Any, Any, Any],
+    execution_id: uuid.UUID,
+    state: State,
+    channels: ChannelsPlugin,
     after_seq: Annotated[int, Parameter(ge=0)] = 0,
 ) -> None:
     """Snapshot, stored lines after ``after_seq``, then live events; closes 1000 after the final status."""
@@ -187,8 +190,7 @@ async def notifications_socket(socket: WebSocket[Any, Any, Any], state: State, c
     principal = await _authenticate(socket, rt)
     if principal is None:
         return
-    async with _counted(), channels.start_subscription([rt.channels.user(str(principal.user_id))],
-                                                      history=0) as sub:
+    async with _counted(), channels.start_subscription([rt.channels.user(str(principal.user_id))], history=0) as sub:
         events = sub.iter_events()
         pending: asyncio.Future[bytes] | None = None
         try:

@@ -45,7 +45,10 @@ async def test_parallel_branches_overlap_in_time(api: ApiClient) -> None:
 async def test_failed_step_skips_downstream_and_failure_handler_runs(api: ApiClient) -> None:
     admin = await api.admin()
     project = await make_project(admin)
-    pipeline = await make_pipeline(admin, project, """
+    pipeline = await make_pipeline(
+        admin,
+        project,
+        """
 steps:
   - name: build
     run: exit 4
@@ -55,7 +58,8 @@ steps:
     run: echo cleaning up
     needs: [build]
     when: {status: failure}
-""")
+""",
+    )
     done = await wait_for(admin, (await run(admin, pipeline))["id"])
     steps = steps_by_name(done)
     assert done["status"] == "failed"

@@ -30,7 +30,9 @@ async def _setup(api: ApiClient, definition: str) -> tuple[ApiClient, str, str]:
 
 async def test_flaky_step_succeeds_on_third_attempt(api: ApiClient, tmp_path: Path) -> None:
     counter = tmp_path / "attempts"
-    admin, _, pipeline = await _setup(api, f"""
+    admin, _, pipeline = await _setup(
+        api,
+        f"""
 steps:
   - name: flaky
     run: |
@@ -38,7 +40,8 @@ steps:
       echo "try $n"; [ "$n" -ge 3 ]
     retries: 2
     retry_delay: 100ms
-""")
+""",
+    )
     done = await wait_for(admin, (await run(admin, pipeline))["id"])
     assert done["status"] == "success"
     assert steps_by_name(done)["flaky"]["attempt"] == 3
@@ -47,12 +50,15 @@ steps:
 
 
 async def test_timeout_kills_the_whole_process_group(api: ApiClient) -> None:
-    admin, _, pipeline = await _setup(api, """
+    admin, _, pipeline = await _setup(
+        api,
+        """
 steps:
   - name: hang
     run: sh -c 'sleep 300 & echo "child $!"; wait'
     timeout: 1s
-""")
+""",
+    )
     done = await wait_for(admin, (await run(admin, pipeline))["id"])
     assert steps_by_name(done)["hang"]["status"] == "timed_out"
     assert done["status"] == "timed_out"
@@ -67,25 +73,31 @@ steps:
 
 
 async def test_execution_timeout(api: ApiClient) -> None:
-    admin, _, pipeline = await _setup(api, """
+    admin, _, pipeline = await _setup(
+        api,
+        """
 timeout: 1s
 steps:
   - name: slow
     run: sleep 30
-""")
+""",
+    )
     done = await wait_for(admin, (await run(admin, pipeline))["id"], timeout=30)
     assert done["status"] == "timed_out"
     assert steps_by_name(done)["slow"]["status"] == "timed_out"
 
 
 async def test_cancel_running_execution(api: ApiClient) -> None:
-    admin, _, pipeline = await _setup(api, """
+    admin, _, pipeline = await _setup(
+        api,
+        """
 steps:
   - name: long
     run: sleep 120
   - name: after
     run: echo never
-""")
+""",
+    )
     started = await run(admin, pipeline)
     await wait_for_step(admin, started["id"], "long", "running")
     response = await admin.post(f"/api/v1/executions/{started['id']}/cancel")
@@ -143,14 +155,17 @@ async def test_approval_timeout_rejects(api: ApiClient) -> None:
 
 
 async def test_matrix_expansion_runs_each_combination(api: ApiClient) -> None:
-    admin, _, pipeline = await _setup(api, """
+    admin, _, pipeline = await _setup(
+        api,
+        """
 steps:
   - name: unit
     run: echo "py=$PY os=$OS"
     matrix: {PY: ["3.11", "3.12"], OS: [linux]}
   - name: after
     run: echo after
-""")
+""",
+    )
     done = await wait_for(admin, (await run(admin, pipeline))["id"])
     steps = steps_by_name(done)
     assert set(steps) == {"unit[PY=3.11,OS=linux]", "unit[PY=3.12,OS=linux]", "after"}
@@ -161,13 +176,16 @@ steps:
 
 async def test_retry_from_failed_reuses_succeeded_steps(api: ApiClient, tmp_path: Path) -> None:
     flag = tmp_path / "fixed"
-    admin, _, pipeline = await _setup(api, f"""
+    admin, _, pipeline = await _setup(
+        api,
+        f"""
 steps:
   - name: build
     run: echo artifact-$RANDOM > artifact.txt
   - name: test
     run: test -f {flag}
-""")
+""",
+    )
     first = await wait_for(admin, (await run(admin, pipeline))["id"])
     assert first["status"] == "failed"
     flag.write_text("ok")
@@ -184,12 +202,15 @@ steps:
 
 
 async def test_concurrency_one_queues_the_second_run(api: ApiClient) -> None:
-    admin, _, pipeline = await _setup(api, """
+    admin, _, pipeline = await _setup(
+        api,
+        """
 concurrency: 1
 steps:
   - name: work
     run: sleep 1.5
-""")
+""",
+    )
     first = await run(admin, pipeline)
     await wait_for(admin, first["id"], {"running"})
     second = await run(admin, pipeline)
@@ -199,7 +220,7 @@ steps:
             break
         await asyncio.sleep(0.1)
     assert queued["status"] == "queued" and queued["queue_position"] is not None
-    assert "waiting for 1 running execution of this pipeline" == queued["queue_reason"]
+    assert queued["queue_reason"] == "waiting for 1 running execution of this pipeline"
     done_first = await wait_for(admin, first["id"])
     done_second = await wait_for(admin, second["id"])
     assert done_second["status"] == "success"
@@ -207,19 +228,23 @@ steps:
 
 
 async def test_hundred_thousand_lines_are_gap_free_and_byte_identical(api: ApiClient, tmp_path: Path) -> None:
-    admin, _, pipeline = await _setup(api, """
+    admin, _, pipeline = await _setup(
+        api,
+        """
 steps:
   - name: spew
     run: python3 -c "import sys; [sys.stdout.write(f'line {i} \\u00e9 ' + 'x' * (i % 50) + '\\n') for i in range(100000)]"
-""")
+""",
+    )
     done = await wait_for(admin, (await run(admin, pipeline))["id"], timeout=120)
     assert done["status"] == "success"
     seqs: list[int] = []
     printed: list[str] = []
     after = 0
     while True:
-        page = (await admin.get(f"/api/v1/executions/{done['id']}/logs",
-                                params={"after_seq": after, "limit": 5000})).json()
+        page = (
+            await admin.get(f"/api/v1/executions/{done['id']}/logs", params={"after_seq": after, "limit": 5000})
+        ).json()
         if not page["lines"]:
             break
         seqs.extend(line["seq"] for line in page["lines"])
@@ -239,7 +264,10 @@ async def test_secrets_are_masked_including_base64_and_split_reads(api: ApiClien
     secret = "s3cr3t-value-" + "z" * 40
     put = await admin.put(f"/api/v1/projects/{project}/secrets/DEPLOY_TOKEN", json={"value": secret})
     assert put.status_code == 200, put.text
-    pipeline = await make_pipeline(admin, project, """
+    pipeline = await make_pipeline(
+        admin,
+        project,
+        """
 secrets: [DEPLOY_TOKEN]
 steps:
   - name: leak
@@ -247,7 +275,8 @@ steps:
       echo "plain $DEPLOY_TOKEN"
       printf '%s' "$DEPLOY_TOKEN" | base64 -w0; echo
       python3 -c "import os,sys,time; t=os.environ['DEPLOY_TOKEN']; sys.stdout.write('split ' + t[:7]); sys.stdout.flush(); time.sleep(0.3); sys.stdout.write(t[7:] + '\\n')"
-""")
+""",
+    )
     done = await wait_for(admin, (await run(admin, pipeline))["id"])
     assert done["status"] == "success"
     text = await log_text(admin, done["id"])
@@ -260,7 +289,10 @@ steps:
 
 async def test_invalid_yaml_reports_every_error_with_its_line(api: ApiClient) -> None:
     admin = await api.admin()
-    response = await admin.post("/api/v1/pipelines/validate", json={"definition": """steps:
+    response = await admin.post(
+        "/api/v1/pipelines/validate",
+        json={
+            "definition": """steps:
   - name: a
     run: echo a
     needs: [ghost]
@@ -270,20 +302,21 @@ async def test_invalid_yaml_reports_every_error_with_its_line(api: ApiClient) ->
     bogus: 1
     run: echo b
     timeout: forever
-"""})
+"""
+        },
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["valid"] is False
     lines = {(e["line"], e["message"].split(":")[0]) for e in body["errors"]}
     assert len(body["errors"]) >= 4
     assert all(e["line"] is not None for e in body["errors"])
-    assert any(line == 4 for line, _ in lines)     # unknown need
-    assert any(line == 5 for line, _ in lines)     # duplicate name
-    assert any(line == 8 for line, _ in lines)     # unknown key
-    assert any(line == 10 for line, _ in lines)    # bad duration
+    assert any(line == 4 for line, _ in lines)  # unknown need
+    assert any(line == 5 for line, _ in lines)  # duplicate name
+    assert any(line == 8 for line, _ in lines)  # unknown key
+    assert any(line == 10 for line, _ in lines)  # bad duration
     project = await make_project(admin)
-    rejected = await admin.post(f"/api/v1/projects/{project}/pipelines",
-                                json={"name": "bad", "definition": "steps: 3"})
+    rejected = await admin.post(f"/api/v1/projects/{project}/pipelines", json={"name": "bad", "definition": "steps: 3"})
     assert rejected.status_code == 400
     assert rejected.json()["errors"][0]["field"].startswith("definition")
 
@@ -291,8 +324,9 @@ async def test_invalid_yaml_reports_every_error_with_its_line(api: ApiClient) ->
 async def test_editing_a_pipeline_never_alters_past_executions(api: ApiClient) -> None:
     admin, _, pipeline = await _setup(api, "steps:\n  - name: v1\n    run: echo one\n")
     first = await wait_for(admin, (await run(admin, pipeline))["id"])
-    updated = await admin.put(f"/api/v1/pipelines/{pipeline}",
-                              json={"definition": "steps:\n  - name: v2\n    run: echo two\n"})
+    updated = await admin.put(
+        f"/api/v1/pipelines/{pipeline}", json={"definition": "steps:\n  - name: v2\n    run: echo two\n"}
+    )
     assert updated.json()["version"] == 2
     versions = (await admin.get(f"/api/v1/pipelines/{pipeline}/versions")).json()
     assert [v["version"] for v in versions["items"]] == [2, 1]

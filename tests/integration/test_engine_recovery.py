@@ -23,11 +23,15 @@ from tests.support.workers import WorkerProcess
 async def test_duplicate_message_does_not_run_a_step_twice(api: ApiClient, tmp_path: Path) -> None:
     counter = tmp_path / "runs"
     admin = await api.admin()
-    pipeline = await make_pipeline(admin, await make_project(admin), f"""
+    pipeline = await make_pipeline(
+        admin,
+        await make_project(admin),
+        f"""
 steps:
   - name: once
     run: [echo x >> {counter}, sleep 1]
-""")
+""",
+    )
     started = await run(admin, pipeline)
     rt = api.app.state.runtime
     await wait_for_step(admin, started["id"], "once", "running")
@@ -42,8 +46,9 @@ steps:
 
 def _isolated(backends: BackendSet) -> Settings:
     """Same database, own queues (so only the workers this test starts consume them), short leases."""
-    return msgspec.structs.replace(backends.settings, key_prefix=f"r{secrets.token_hex(4)}", lease_seconds=3.0,
-                                   sweep_seconds=1.0)
+    return msgspec.structs.replace(
+        backends.settings, key_prefix=f"r{secrets.token_hex(4)}", lease_seconds=3.0, sweep_seconds=1.0
+    )
 
 
 @asynccontextmanager
@@ -60,11 +65,15 @@ async def test_killed_worker_execution_is_rerun_by_the_sweeper(backends: Backend
     marker = tmp_path / "attempts"
     async with _app(settings) as api:
         admin = await api.admin()
-        pipeline = await make_pipeline(admin, await make_project(admin), f"""
+        pipeline = await make_pipeline(
+            admin,
+            await make_project(admin),
+            f"""
 steps:
   - name: slow
     run: [echo attempt >> {marker}, sleep 4, echo finished]
-""")
+""",
+        )
         first_worker = WorkerProcess(settings).start()
         try:
             started = await run(admin, pipeline)
@@ -87,11 +96,15 @@ async def test_rabbitmq_restart_every_execution_finishes_exactly_once(backends: 
     settings = _isolated(backends)
     async with _app(settings) as api:
         admin = await api.admin()
-        pipeline = await make_pipeline(admin, await make_project(admin), f"""
+        pipeline = await make_pipeline(
+            admin,
+            await make_project(admin),
+            f"""
 steps:
   - name: work
     run: [echo "$ANSFLOW_EXECUTION_ID" >> {tmp_path}/done, sleep 2]
-""")
+""",
+        )
         with WorkerProcess(settings, threads=2):
             ids = [(await run(admin, pipeline))["id"] for _ in range(4)]
             await wait_for_step(admin, ids[0], "work", "running", timeout=60)

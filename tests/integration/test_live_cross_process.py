@@ -22,7 +22,8 @@ async def test_every_client_on_any_web_process_gets_every_event(
         token = admin_token(server)
         async with live_client(server, token) as client:
             _, pipeline = await project_and_pipeline(
-                client, "steps:\n  - name: a\n    run: for i in $(seq 1 20); do seq 1 200; sleep 0.1; done\n")
+                client, "steps:\n  - name: a\n    run: for i in $(seq 1 20); do seq 1 200; sleep 0.1; done\n"
+            )
             execution = await start_run(client, pipeline)
             url = ws_url(server.url, f"/ws/executions/{execution}")
             followers = await asyncio.gather(*(Follower().follow(url, token) for _ in range(8)))

@@ -20,8 +20,9 @@ steps:
 
 async def _wait_stored(client: httpx.AsyncClient, execution_id: str, at_least: int) -> None:
     for _ in range(600):
-        page = (await client.get(f"/api/v1/executions/{execution_id}/logs",
-                                 params={"after_seq": at_least - 1, "limit": 1})).json()
+        page = (
+            await client.get(f"/api/v1/executions/{execution_id}/logs", params={"after_seq": at_least - 1, "limit": 1})
+        ).json()
         if page["lines"]:
             return
         await asyncio.sleep(0.05)
@@ -32,8 +33,9 @@ async def test_replay_seam_mid_run_is_exact(live: httpx.AsyncClient, live_server
     _, pipeline = await project_and_pipeline(live, BURSTS)
     execution = await start_run(live, pipeline)
     await _wait_stored(live, execution, 10_000)
-    follower = await Follower().follow(ws_url(live_server.url, f"/ws/executions/{execution}?after_seq=5000"),
-                                       live_token)
+    follower = await Follower().follow(
+        ws_url(live_server.url, f"/ws/executions/{execution}?after_seq=5000"), live_token
+    )
     detail = await wait_final(live, execution)
     assert detail["status"] == "success"
     total = len(await stored_seqs(live, execution))
@@ -44,15 +46,18 @@ async def test_replay_seam_mid_run_is_exact(live: httpx.AsyncClient, live_server
     assert follower.close_code == 1000
 
 
-async def test_reconnect_with_last_seq_loses_nothing(live: httpx.AsyncClient, live_server: LiveServer,
-                                                     live_token: str) -> None:
+async def test_reconnect_with_last_seq_loses_nothing(
+    live: httpx.AsyncClient, live_server: LiveServer, live_token: str
+) -> None:
     _, pipeline = await project_and_pipeline(live, BURSTS)
     execution = await start_run(live, pipeline)
-    first = await Follower().follow(ws_url(live_server.url, f"/ws/executions/{execution}"), live_token,
-                                    stop_after_logs=3000)
+    first = await Follower().follow(
+        ws_url(live_server.url, f"/ws/executions/{execution}"), live_token, stop_after_logs=3000
+    )
     last = first.log_seqs[-1]
-    second = await Follower().follow(ws_url(live_server.url, f"/ws/executions/{execution}?after_seq={last}"),
-                                     live_token)
+    second = await Follower().follow(
+        ws_url(live_server.url, f"/ws/executions/{execution}?after_seq={last}"), live_token
+    )
     total = len(await stored_seqs(live, execution))
     assert first.log_seqs + second.log_seqs == list(range(1, total + 1))
 
@@ -63,7 +68,8 @@ async def test_close_codes(live: httpx.AsyncClient, live_server: LiveServer, liv
     anonymous = await Follower().follow(ws_url(live_server.url, f"/ws/executions/{execution}"))
     assert anonymous.close_code == 4401
     unknown = await Follower().follow(
-        ws_url(live_server.url, "/ws/executions/00000000-0000-0000-0000-000000000000"), live_token)
+        ws_url(live_server.url, "/ws/executions/00000000-0000-0000-0000-000000000000"), live_token
+    )
     assert unknown.close_code == 4404
     name = f"outsider-{execution[:8]}"
     created = await live.post("/api/v1/users", json={"username": name, "password": "password-123"})
@@ -72,8 +78,9 @@ async def test_close_codes(live: httpx.AsyncClient, live_server: LiveServer, liv
     hidden = await Follower().follow(ws_url(live_server.url, f"/ws/executions/{execution}"), outsider)
     assert hidden.close_code == 4404
     cookies, _csrf = _login_cookies(live_server, name, "password-123")
-    foreign = await Follower().follow(ws_url(live_server.url, f"/ws/monitor"),
-                                      headers={"Cookie": cookies, "Origin": "http://evil.example"})
+    foreign = await Follower().follow(
+        ws_url(live_server.url, f"/ws/monitor"), headers={"Cookie": cookies, "Origin": "http://evil.example"}
+    )
     assert foreign.close_code == 4403
 
 
@@ -86,8 +93,9 @@ def _login_cookies(server: LiveServer, username: str, password: str) -> tuple[st
 
 def _token_for(server: LiveServer, username: str, password: str) -> str:
     cookies, csrf = _login_cookies(server, username, password)
-    response = httpx.post(server.url + "/api/v1/auth/tokens", json={"name": "t"},
-                          headers={"Cookie": cookies, "X-CSRF-Token": csrf})
+    response = httpx.post(
+        server.url + "/api/v1/auth/tokens", json={"name": "t"}, headers={"Cookie": cookies, "X-CSRF-Token": csrf}
+    )
     response.raise_for_status()
     return str(response.json()["token"])
 
@@ -104,8 +112,9 @@ async def test_monitor_of_non_member_sees_nothing_of_the_project(
         seen: list[dict[str, object]] = []
         from websockets.asyncio.client import connect
 
-        async with connect(ws_url(live_server.url, "/ws/monitor"),
-                           additional_headers={"Authorization": f"Bearer {token}"}) as ws:
+        async with connect(
+            ws_url(live_server.url, "/ws/monitor"), additional_headers={"Authorization": f"Bearer {token}"}
+        ) as ws:
             try:
                 async with asyncio.timeout(6):
                     async for raw in ws:
@@ -130,8 +139,9 @@ async def test_sse_resumes_from_last_event_id(live: httpx.AsyncClient) -> None:
     execution = await start_run(live, pipeline)
     await wait_final(live, execution)
     ids: list[int] = []
-    async with live.stream("GET", f"/api/v1/executions/{execution}/events",
-                           headers={"Last-Event-ID": "100"}) as response:
+    async with live.stream(
+        "GET", f"/api/v1/executions/{execution}/events", headers={"Last-Event-ID": "100"}
+    ) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         assert "no-cache" in response.headers["cache-control"]
         async for line in response.aiter_lines():
@@ -142,15 +152,15 @@ async def test_sse_resumes_from_last_event_id(live: httpx.AsyncClient) -> None:
 
 
 @pytest.mark.parametrize("clients", [3])
-async def test_slow_consumer_does_not_stall_fast_ones(live: httpx.AsyncClient, live_server: LiveServer,
-                                                      live_token: str, clients: int) -> None:
+async def test_slow_consumer_does_not_stall_fast_ones(
+    live: httpx.AsyncClient, live_server: LiveServer, live_token: str, clients: int
+) -> None:
     from websockets.asyncio.client import connect
 
     _, pipeline = await project_and_pipeline(live, BURSTS)
     execution = await start_run(live, pipeline)
     url = ws_url(live_server.url, f"/ws/executions/{execution}")
-    slow = await connect(url, additional_headers={"Authorization": f"Bearer {live_token}"}, max_queue=1,
-                         max_size=2**16)
+    slow = await connect(url, additional_headers={"Authorization": f"Bearer {live_token}"}, max_queue=1, max_size=2**16)
     try:
         fast = await asyncio.gather(*(Follower().follow(url, live_token) for _ in range(clients)))
         total = len(await stored_seqs(live, execution))

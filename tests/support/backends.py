@@ -39,8 +39,15 @@ def _reachable(url: str, default_port: int) -> bool:
 
 
 def require_services() -> None:
-    down = [name for name, url, port in (("PostgreSQL", PG_ADMIN_URL, 5432), ("Redis", REDIS_URL, 6379),
-                                          ("RabbitMQ", AMQP_URL, 5672)) if not _reachable(url, port)]
+    down = [
+        name
+        for name, url, port in (
+            ("PostgreSQL", PG_ADMIN_URL, 5432),
+            ("Redis", REDIS_URL, 6379),
+            ("RabbitMQ", AMQP_URL, 5672),
+        )
+        if not _reachable(url, port)
+    ]
     if down:
         message = f"real services unreachable: {', '.join(down)}"
         if os.environ.get("CI", "").lower() == "true":
@@ -62,8 +69,11 @@ async def _pg(sql: str) -> None:
 def embedded_backends(root: Path) -> Iterator[BackendSet]:
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{root / 'ansflow.db'}",
-        workspace_dir=str(root / "workspaces"), secret_key="test-secret-key-embedded",
-        admin_username="admin", admin_password="admin-password-1", key_prefix=f"t{secrets.token_hex(4)}",
+        workspace_dir=str(root / "workspaces"),
+        secret_key="test-secret-key-embedded",
+        admin_username="admin",
+        admin_password="admin-password-1",
+        key_prefix=f"t{secrets.token_hex(4)}",
         worker_threads=8,
     )
     upgrade(settings)
@@ -79,9 +89,14 @@ def real_backends(root: Path) -> Iterator[BackendSet]:
     pg = urlparse(PG_ADMIN_URL)
     settings = Settings(
         database_url=f"postgresql+asyncpg://{pg.username or 'postgres'}@{pg.hostname}:{pg.port or 5432}/{database}",
-        redis_url=REDIS_URL, broker_url=AMQP_URL, workspace_dir=str(root / "workspaces"),
-        secret_key="test-secret-key-real", admin_username="admin", admin_password="admin-password-1",
-        key_prefix=f"t{suffix}", worker_threads=8,
+        redis_url=REDIS_URL,
+        broker_url=AMQP_URL,
+        workspace_dir=str(root / "workspaces"),
+        secret_key="test-secret-key-real",
+        admin_username="admin",
+        admin_password="admin-password-1",
+        key_prefix=f"t{suffix}",
+        worker_threads=8,
     )
     upgrade(settings)
     try:

@@ -51,8 +51,7 @@ class ApiClient:
         login = await self.client.post("/api/v1/auth/login", json={"username": username, "password": password})
         assert login.status_code == 200, login.text
         csrf = login.json()["csrf_token"]
-        created = await self.client.post("/api/v1/auth/tokens", json={"name": "test"},
-                                         headers={"X-CSRF-Token": csrf})
+        created = await self.client.post("/api/v1/auth/tokens", json={"name": "test"}, headers={"X-CSRF-Token": csrf})
         assert created.status_code == 201, created.text
         await self.client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
         self.client.cookies.clear()

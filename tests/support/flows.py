@@ -19,8 +19,10 @@ async def make_project(api: ApiClient, name: str | None = None) -> str:
 
 
 async def make_pipeline(api: ApiClient, project_id: str, definition: str, name: str | None = None) -> str:
-    response = await api.post(f"/api/v1/projects/{project_id}/pipelines",
-                              json={"name": name or f"pipe-{secrets.token_hex(4)}", "definition": definition})
+    response = await api.post(
+        f"/api/v1/projects/{project_id}/pipelines",
+        json={"name": name or f"pipe-{secrets.token_hex(4)}", "definition": definition},
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
 
@@ -39,8 +41,9 @@ async def execution(api: ApiClient, execution_id: str) -> dict[str, Any]:
     return result
 
 
-async def wait_for(api: ApiClient, execution_id: str, statuses: set[str] | None = None,
-                   timeout: float = 60.0) -> dict[str, Any]:
+async def wait_for(
+    api: ApiClient, execution_id: str, statuses: set[str] | None = None, timeout: float = 60.0
+) -> dict[str, Any]:
     """Poll until the execution reaches one of ``statuses`` (default: any final status)."""
     wanted = statuses or FINAL
     deadline = time.monotonic() + timeout
@@ -53,8 +56,9 @@ async def wait_for(api: ApiClient, execution_id: str, statuses: set[str] | None 
         await asyncio.sleep(0.1)
 
 
-async def wait_for_step(api: ApiClient, execution_id: str, step: str, status: str,
-                        timeout: float = 30.0) -> dict[str, Any]:
+async def wait_for_step(
+    api: ApiClient, execution_id: str, step: str, status: str, timeout: float = 30.0
+) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
         current = await execution(api, execution_id)

@@ -17,8 +17,7 @@ async def project_and_pipeline(client: httpx.AsyncClient, definition: str) -> tu
     project = await client.post("/api/v1/projects", json={"name": f"live-{secrets.token_hex(4)}"})
     assert project.status_code == 201, project.text
     pid = project.json()["id"]
-    pipeline = await client.post(f"/api/v1/projects/{pid}/pipelines",
-                                 json={"name": "p", "definition": definition})
+    pipeline = await client.post(f"/api/v1/projects/{pid}/pipelines", json={"name": "p", "definition": definition})
     assert pipeline.status_code == 201, pipeline.text
     return str(pid), str(pipeline.json()["id"])
 
@@ -43,8 +42,9 @@ async def stored_seqs(client: httpx.AsyncClient, execution_id: str) -> list[int]
     seqs: list[int] = []
     after = 0
     while True:
-        page = (await client.get(f"/api/v1/executions/{execution_id}/logs",
-                                 params={"after_seq": after, "limit": 5000})).json()
+        page = (
+            await client.get(f"/api/v1/executions/{execution_id}/logs", params={"after_seq": after, "limit": 5000})
+        ).json()
         seqs.extend(line["seq"] for line in page["lines"])
         if len(page["lines"]) < 5000:
             return seqs
@@ -66,8 +66,15 @@ class Follower:
     def log_seqs(self) -> list[int]:
         return [m["seq"] for m in self.messages if m["type"] == "log"]
 
-    async def follow(self, url: str, token: str | None = None, *, stop_after_logs: int | None = None,
-                     headers: dict[str, str] | None = None, timeout: float = 120) -> Follower:
+    async def follow(
+        self,
+        url: str,
+        token: str | None = None,
+        *,
+        stop_after_logs: int | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: float = 120,
+    ) -> Follower:
         extra = dict(headers or {})
         if token:
             extra["Authorization"] = f"Bearer {token}"

@@ -34,14 +34,35 @@ class LiveServer:
 
     def start(self) -> LiveServer:
         env = settings_env(self.settings)
-        env.update({"ANSFLOW_ADMIN_USERNAME": self.settings.admin_username,
-                    "ANSFLOW_ADMIN_PASSWORD": self.settings.admin_password,
-                    "ANSFLOW_WEB_WORKERS": str(self.workers)})
+        env.update(
+            {
+                "ANSFLOW_ADMIN_USERNAME": self.settings.admin_username,
+                "ANSFLOW_ADMIN_PASSWORD": self.settings.admin_password,
+                "ANSFLOW_WEB_WORKERS": str(self.workers),
+            }
+        )
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "app.web.asgi:create_app",
-             "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)],
-            cwd=ROOT, env=env, stdout=self.log_path.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "granian",
+                "--interface",
+                "asgi",
+                "--factory",
+                "app.web.asgi:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log_path.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -73,17 +94,17 @@ class LiveServer:
 
 def admin_token(server: LiveServer) -> str:
     with httpx.Client(base_url=server.url) as client:
-        login = client.post("/api/v1/auth/login", json={"username": server.settings.admin_username,
-                                                        "password": server.settings.admin_password})
+        login = client.post(
+            "/api/v1/auth/login",
+            json={"username": server.settings.admin_username, "password": server.settings.admin_password},
+        )
         login.raise_for_status()
-        created = client.post("/api/v1/auth/tokens", json={"name": "live-test"},
-                              headers={"X-CSRF-Token": login.json()["csrf_token"]})
+        created = client.post(
+            "/api/v1/auth/tokens", json={"name": "live-test"}, headers={"X-CSRF-Token": login.json()["csrf_token"]}
+        )
         created.raise_for_status()
         return str(created.json()["token"])
 
 
 def live_client(server: LiveServer, token: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
-
-
-

@@ -17,13 +17,19 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def settings_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANSFLOW_")}
-    env.update({
-        "ANSFLOW_DATABASE_URL": settings.database_url, "ANSFLOW_REDIS_URL": settings.redis_url,
-        "ANSFLOW_BROKER_URL": settings.broker_url, "ANSFLOW_SECRET_KEY": settings.secret_key,
-        "ANSFLOW_WORKSPACE_DIR": settings.workspace_dir, "ANSFLOW_KEY_PREFIX": settings.key_prefix,
-        "ANSFLOW_LOG_LEVEL": "warning", "ANSFLOW_LEASE_SECONDS": str(int(settings.lease_seconds)),
-        "ANSFLOW_SWEEP_SECONDS": str(int(settings.sweep_seconds)),
-    })
+    env.update(
+        {
+            "ANSFLOW_DATABASE_URL": settings.database_url,
+            "ANSFLOW_REDIS_URL": settings.redis_url,
+            "ANSFLOW_BROKER_URL": settings.broker_url,
+            "ANSFLOW_SECRET_KEY": settings.secret_key,
+            "ANSFLOW_WORKSPACE_DIR": settings.workspace_dir,
+            "ANSFLOW_KEY_PREFIX": settings.key_prefix,
+            "ANSFLOW_LOG_LEVEL": "warning",
+            "ANSFLOW_LEASE_SECONDS": str(int(settings.lease_seconds)),
+            "ANSFLOW_SWEEP_SECONDS": str(int(settings.sweep_seconds)),
+        }
+    )
     return env
 
 
@@ -39,9 +45,20 @@ class WorkerProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dramatiq", "workers.app", "--processes", str(self.processes),
-             "--threads", str(self.threads)],
-            cwd=ROOT, env=settings_env(self.settings), stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "dramatiq",
+                "workers.app",
+                "--processes",
+                str(self.processes),
+                "--threads",
+                str(self.threads),
+            ],
+            cwd=ROOT,
+            env=settings_env(self.settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         return self

@@ -51,18 +51,14 @@ class Execution(Base):
     retry_of: Mapped[uuid.UUID | None] = mapped_column(GUID, default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     message: Mapped[str | None] = mapped_column(Text, default=None)
-    created_by: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), default=None
-    )
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
 
 
 class ExecutionStep(Base):
     __tablename__ = "execution_steps"
     __table_args__ = (UniqueConstraint("execution_id", "name"),)
 
-    execution_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("executions.id", ondelete="CASCADE"), index=True
-    )
+    execution_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("executions.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(300))
     kind: Mapped[str] = mapped_column(String(20))
     position: Mapped[int] = mapped_column(Integer)

@@ -21,21 +21,15 @@ class Pipeline(Base):
     priority: Mapped[str] = mapped_column(String(10), default="normal")
     concurrency: Mapped[int | None] = mapped_column(Integer, default=None)
     next_number: Mapped[int] = mapped_column(Integer, default=1)
-    created_by: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), default=None
-    )
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
 
 
 class PipelineVersion(Base):
     __tablename__ = "pipeline_versions"
     __table_args__ = (UniqueConstraint("pipeline_id", "version"),)
 
-    pipeline_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("pipelines.id", ondelete="CASCADE"), index=True
-    )
+    pipeline_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("pipelines.id", ondelete="CASCADE"), index=True)
     version: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(100))
     definition: Mapped[str] = mapped_column(Text)
-    created_by: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), default=None
-    )
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)

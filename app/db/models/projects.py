@@ -18,9 +18,7 @@ class Project(Base):
     repository_url: Mapped[str | None] = mapped_column(String(500), default=None)
     default_branch: Mapped[str] = mapped_column(String(200), default="main")
     webhook_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
-    created_by: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), default=None
-    )
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
 
 
 class ProjectMember(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import TYPE_CHECKING
 
@@ -24,15 +25,21 @@ async def wait_for_approval(run: ExecutionRun, planned: PlannedStep) -> None:
     name = planned.name
     if run.statuses.get(name) != "waiting_approval":
         await run._change(name, "waiting_approval", attempt=1)
-        await run._system(f"step {name} waits for approval by a {approval.role} or above"
-                          + (f" (times out after {approval.timeout:g}s)" if approval.timeout else ""), name)
+        await run._system(
+            f"step {name} waits for approval by a {approval.role} or above"
+            + (f" (times out after {approval.timeout:g}s)" if approval.timeout else ""),
+            name,
+        )
         await notify_approval_requested(run.rt, run.execution, name, approval.role)
     deadline = time.monotonic() + approval.timeout if approval.timeout else None
     cancel = run.cancel_events[name]
     while True:
         async with run.rt.sessionmaker() as session:
-            row = (await session.execute(select(ExecutionStep.status, ExecutionStep.message)
-                                         .where(ExecutionStep.id == run.step_ids[name]))).one()
+            row = (
+                await session.execute(
+                    select(ExecutionStep.status, ExecutionStep.message).where(ExecutionStep.id == run.step_ids[name])
+                )
+            ).one()
         status, message = row
         if status != "waiting_approval":  # decided through the API, which made the transition
             run.statuses[name] = status
@@ -46,7 +53,5 @@ async def wait_for_approval(run: ExecutionRun, planned: PlannedStep) -> None:
             await run._system(f"approval timed out after {approval.timeout:g}s: rejected", name)
             await run._change(name, "failed", message="approval timed out")
             return
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(cancel.wait(), POLL_S)
-        except TimeoutError:
-            pass

@@ -63,8 +63,16 @@ class ExecutionRun:
 
     # --- persistence helpers -------------------------------------------------------------
 
-    async def _change(self, step_name: str | None, new: str | None, *, execution_status: str | None = None,
-                      exit_code: int | None = None, message: str | None = None, attempt: int | None = None) -> None:
+    async def _change(
+        self,
+        step_name: str | None,
+        new: str | None,
+        *,
+        execution_status: str | None = None,
+        exit_code: int | None = None,
+        message: str | None = None,
+        attempt: int | None = None,
+    ) -> None:
         """Apply one step and/or execution transition in its own short transaction, then publish."""
         outbox = Outbox()
         async with self.rt.sessionmaker() as session:
@@ -93,14 +101,15 @@ class ExecutionRun:
     # --- main loop -------------------------------------------------------------------------
 
     async def run(self) -> None:
-        plan, steps = await self._load()
+        plan = await self._load()
         self.log = ExecutionLog(self.rt, self.id, await last_seq(self.rt, self.id))
         self.log.start()
         try:
             await self._prepare_workspace()
             secrets = await self._secrets()
-            await self._system(f"execution #{self.execution.number} started on {self.worker_id} "
-                               f"(attempt {self.execution.attempts})")
+            await self._system(
+                f"execution #{self.execution.number} started on {self.worker_id} (attempt {self.execution.attempts})"
+            )
             await self._schedule(plan, secrets)
             await self._finish(plan)
         except Exception as exc:  # never leave an execution running because of our own bug
@@ -111,11 +120,14 @@ class ExecutionRun:
         finally:
             await self.log.close()
 
-    async def _load(self) -> tuple[list[PlannedStep], list[ExecutionStep]]:
+    async def _load(self) -> list[PlannedStep]:
         async with self.rt.sessionmaker() as session:
-            definition = await session.scalar(select(PipelineVersion.definition).where(
-                PipelineVersion.pipeline_id == self.execution.pipeline_id,
-                PipelineVersion.version == self.execution.pipeline_version))
+            definition = await session.scalar(
+                select(PipelineVersion.definition).where(
+                    PipelineVersion.pipeline_id == self.execution.pipeline_id,
+                    PipelineVersion.version == self.execution.pipeline_version,
+                )
+            )
             steps = list(await session.scalars(select(ExecutionStep).where(ExecutionStep.execution_id == self.id)))
         parsed = parse_definition(definition or "")
         if parsed.spec is None:
@@ -125,7 +137,7 @@ class ExecutionRun:
         for s in steps:
             self.step_ids[s.name] = s.id
             self.statuses[s.name] = s.status
-        return plan, steps
+        return plan
 
     async def _prepare_workspace(self) -> None:
         if not self.workspace.exists() and self.execution.retry_of is not None:
@@ -223,9 +235,12 @@ class ExecutionRun:
             if outcome.status == "success" or outcome.status == "cancelled" or self.stop_reason:
                 break
             if attempt < attempts:
-                await self._system(f"step {planned.name}: attempt {attempt} {outcome.status}"
-                                   f"{f' (exit {outcome.exit_code})' if outcome.exit_code is not None else ''}; "
-                                   f"retrying in {spec.retry_delay:g}s", planned.name)
+                await self._system(
+                    f"step {planned.name}: attempt {attempt} {outcome.status}"
+                    f"{f' (exit {outcome.exit_code})' if outcome.exit_code is not None else ''}; "
+                    f"retrying in {spec.retry_delay:g}s",
+                    planned.name,
+                )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.cancel_events[planned.name].wait(), spec.retry_delay)
                 if self.stop_reason:
@@ -247,9 +262,13 @@ class ExecutionRun:
         if not self.stop_reason:
             event.clear()
         ctx = StepContext(
-            execution_id=str(self.id), step_name=planned.name, workspace=self.workspace,
+            execution_id=str(self.id),
+            step_name=planned.name,
+            workspace=self.workspace,
             env=step_environment(self.execution, self.spec, planned, self.workspace, secrets),
-            timeout_s=timeout, secrets=secrets, cancel=event,
+            timeout_s=timeout,
+            secrets=secrets,
+            cancel=event,
         )
         assert self.log is not None
         config: Any = planned.spec.config
@@ -286,5 +305,3 @@ class ExecutionRun:
             if status in ("pending", "running", "waiting_approval"):
                 await self._change(name, "cancelled")
         await self._change(None, None, execution_status=final, message=message)
-
-

@@ -44,25 +44,44 @@ async def claim(rt: Runtime, execution_id: uuid.UUID, worker_id: str) -> Executi
             return None
         if execution.concurrency:
             await session.scalar(select(Pipeline.id).where(Pipeline.id == execution.pipeline_id).with_for_update())
-            active = await session.scalar(select(func.count()).where(
-                Execution.pipeline_id == execution.pipeline_id, Execution.status.in_(ACTIVE))) or 0
-            queued = list(await session.scalars(select(Execution).where(
-                Execution.pipeline_id == execution.pipeline_id, Execution.status == "queued")))
+            active = (
+                await session.scalar(
+                    select(func.count()).where(
+                        Execution.pipeline_id == execution.pipeline_id, Execution.status.in_(ACTIVE)
+                    )
+                )
+                or 0
+            )
+            queued = list(
+                await session.scalars(
+                    select(Execution).where(
+                        Execution.pipeline_id == execution.pipeline_id, Execution.status == "queued"
+                    )
+                )
+            )
             queued.sort(key=_order_key)
             free = execution.concurrency - active
-            allowed = {e.id for e in queued[:max(free, 0)]}
+            allowed = {e.id for e in queued[: max(free, 0)]}
             if execution.id not in allowed:
                 execution.queue_reason = (
                     f"waiting for {active} running execution{'s' if active != 1 else ''} of this pipeline"
-                    if free <= 0 else "waiting for earlier queued executions of this pipeline")
+                    if free <= 0
+                    else "waiting for earlier queued executions of this pipeline"
+                )
                 await session.commit()
                 event = ExecutionStatusEvent(
-                    execution_id=str(execution.id), pipeline_id=str(execution.pipeline_id),
-                    project_id=str(execution.project_id), status="queued", ts=now.isoformat(),
-                    number=execution.number, queue_reason=execution.queue_reason)
-                await rt.publisher.publish([rt.channels.execution(str(execution.id)), rt.channels.global_],
-                                           encode(event))
-                for earlier in queued[:max(free, 0)]:
+                    execution_id=str(execution.id),
+                    pipeline_id=str(execution.pipeline_id),
+                    project_id=str(execution.project_id),
+                    status="queued",
+                    ts=now.isoformat(),
+                    number=execution.number,
+                    queue_reason=execution.queue_reason,
+                )
+                await rt.publisher.publish(
+                    [rt.channels.execution(str(execution.id)), rt.channels.global_], encode(event)
+                )
+                for earlier in queued[: max(free, 0)]:
                     send(rt.broker, rt.queues.executions, "executions.run", str(earlier.id), priority=earlier.priority)
                 return None
         outbox = Outbox()
@@ -95,13 +114,20 @@ async def renew(rt: Runtime, execution_id: uuid.UUID, worker_id: str) -> bool:
 async def kick_queued(rt: Runtime, pipeline_id: uuid.UUID) -> None:
     """After an execution ends, wake the next queued executions of a concurrency-limited pipeline."""
     async with rt.sessionmaker() as session:
-        queued = list(await session.scalars(select(Execution).where(
-            Execution.pipeline_id == pipeline_id, Execution.status == "queued")))
+        queued = list(
+            await session.scalars(
+                select(Execution).where(Execution.pipeline_id == pipeline_id, Execution.status == "queued")
+            )
+        )
         if not queued:
             return
         queued.sort(key=_order_key)
         limit = queued[0].concurrency or len(queued)
-        active = await session.scalar(select(func.count()).where(
-            Execution.pipeline_id == pipeline_id, Execution.status.in_(ACTIVE))) or 0
-    for execution in queued[:max(limit - active, 0)]:
+        active = (
+            await session.scalar(
+                select(func.count()).where(Execution.pipeline_id == pipeline_id, Execution.status.in_(ACTIVE))
+            )
+            or 0
+        )
+    for execution in queued[: max(limit - active, 0)]:
         send(rt.broker, rt.queues.executions, "executions.run", str(execution.id), priority=execution.priority)

@@ -10,10 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from datetime import datetime
 
 from sqlalchemy import func, insert, select
 
 from app.db.models.executions import LogLine
+from app.domain.logs.lines import LineSink
 from app.domain.runtime import Runtime
 from app.lib.clock import utcnow
 from app.lib.events import LogEvent, encode
@@ -24,8 +26,12 @@ FLUSH_INTERVAL_S = 0.05
 
 async def last_seq(rt: Runtime, execution_id: uuid.UUID) -> int:
     async with rt.sessionmaker() as session:
-        return int(await session.scalar(
-            select(func.coalesce(func.max(LogLine.seq), 0)).where(LogLine.execution_id == execution_id)) or 0)
+        return int(
+            await session.scalar(
+                select(func.coalesce(func.max(LogLine.seq), 0)).where(LogLine.execution_id == execution_id)
+            )
+            or 0
+        )
 
 
 class ExecutionLog:
@@ -36,7 +42,7 @@ class ExecutionLog:
         self._execution_id = execution_id
         self._channel = rt.channels.execution(str(execution_id))
         self._seq = start_seq
-        self._buffer: list[dict[str, object]] = []
+        self._buffer: list[tuple[int, str | None, str, str, datetime]] = []
         self._lock = asyncio.Lock()
         self._ticker: asyncio.Task[None] | None = None
         self.lines_written = 0
@@ -55,12 +61,11 @@ class ExecutionLog:
 
     async def write(self, step: str | None, stream: str, text: str) -> None:
         self._seq += 1
-        self._buffer.append({"execution_id": self._execution_id, "seq": self._seq, "step": step,
-                             "stream": stream, "text": text, "ts": utcnow()})
+        self._buffer.append((self._seq, step, stream, text, utcnow()))
         if len(self._buffer) >= BATCH_LINES:
             await self.flush()
 
-    def sink_for(self, step: str | None):  # type: ignore[no-untyped-def]
+    def sink_for(self, step: str | None) -> LineSink:
         async def sink(stream: str, text: str) -> None:
             await self.write(step, stream, text)
 
@@ -71,15 +76,17 @@ class ExecutionLog:
             if not self._buffer:
                 return
             batch, self._buffer = self._buffer, []
+            rows = [
+                {"execution_id": self._execution_id, "seq": seq, "step": step, "stream": stream, "text": text, "ts": ts}
+                for seq, step, stream, text, ts in batch
+            ]
             async with self._rt.sessionmaker() as session:
-                await session.execute(insert(LogLine), batch)
+                await session.execute(insert(LogLine), rows)
                 await session.commit()
             self.lines_written += len(batch)
             eid = str(self._execution_id)
-            for row in batch:
-                event = LogEvent(execution_id=eid, step=row["step"], seq=row["seq"],  # type: ignore[arg-type]
-                                 stream=row["stream"], text=row["text"],  # type: ignore[arg-type]
-                                 ts=row["ts"].isoformat())  # type: ignore[attr-defined]
+            for seq, step, stream, text, ts in batch:
+                event = LogEvent(execution_id=eid, step=step, seq=seq, stream=stream, text=text, ts=ts.isoformat())
                 await self._rt.publisher.publish([self._channel], encode(event))
 
     async def close(self) -> None:

@@ -28,7 +28,8 @@ async def load_execution(session: AsyncSession, execution_id: uuid.UUID) -> Exec
 
 async def steps_of(session: AsyncSession, execution_id: uuid.UUID) -> list[ExecutionStep]:
     rows = await session.scalars(
-        select(ExecutionStep).where(ExecutionStep.execution_id == execution_id).order_by(ExecutionStep.position))
+        select(ExecutionStep).where(ExecutionStep.execution_id == execution_id).order_by(ExecutionStep.position)
+    )
     return list(rows)
 
 
@@ -38,11 +39,19 @@ async def queue_position(session: AsyncSession, execution: Execution) -> int | N
         return None
     rank = PRIORITIES.get(execution.priority, 5)
     higher = [p for p, r in PRIORITIES.items() if r > rank]
-    ahead = await session.scalar(select(func.count()).where(
-        Execution.status == "queued", Execution.id != execution.id,
-        or_(Execution.priority.in_(higher),
-            and_(Execution.priority == execution.priority, Execution.created_at < execution.created_at)),
-    )) or 0
+    ahead = (
+        await session.scalar(
+            select(func.count()).where(
+                Execution.status == "queued",
+                Execution.id != execution.id,
+                or_(
+                    Execution.priority.in_(higher),
+                    and_(Execution.priority == execution.priority, Execution.created_at < execution.created_at),
+                ),
+            )
+        )
+        or 0
+    )
     return ahead + 1
 
 
@@ -54,13 +63,21 @@ async def get_detail(session: AsyncSession, rt: Runtime, actor: Principal, execu
 
 async def detail(session: AsyncSession, execution: Execution) -> ExecutionOut:
     name = await session.scalar(select(Pipeline.name).where(Pipeline.id == execution.pipeline_id))
-    return execution_out(execution, await steps_of(session, execution.id),
-                         await queue_position(session, execution), name)
+    return execution_out(
+        execution, await steps_of(session, execution.id), await queue_position(session, execution), name
+    )
 
 
 async def list_executions(
-    session: AsyncSession, rt: Runtime, actor: Principal, *, project_id: uuid.UUID | None,
-    pipeline_id: uuid.UUID | None, status: str | None, limit: int, offset: int,
+    session: AsyncSession,
+    rt: Runtime,
+    actor: Principal,
+    *,
+    project_id: uuid.UUID | None,
+    pipeline_id: uuid.UUID | None,
+    status: str | None,
+    limit: int,
+    offset: int,
 ) -> tuple[list[ExecutionSummary], int]:
     stmt = select(Execution)
     if project_id is not None:
@@ -79,13 +96,19 @@ async def list_executions(
     if status:
         stmt = stmt.where(Execution.status == status)
     total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = await session.scalars(stmt.order_by(Execution.created_at.desc(), Execution.id.desc())
-                                 .limit(limit).offset(offset))
+    rows = await session.scalars(
+        stmt.order_by(Execution.created_at.desc(), Execution.id.desc()).limit(limit).offset(offset)
+    )
     return [execution_summary(e) for e in rows], total
 
 
 async def read_logs(
-    session: AsyncSession, execution_id: uuid.UUID, *, after_seq: int, step: str | None, limit: int,
+    session: AsyncSession,
+    execution_id: uuid.UUID,
+    *,
+    after_seq: int,
+    step: str | None,
+    limit: int,
     q: str | None,
 ) -> LogsOut:
     stmt = select(LogLine).where(LogLine.execution_id == execution_id, LogLine.seq > after_seq)

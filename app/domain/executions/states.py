@@ -8,7 +8,14 @@ from app.lib.errors import InvalidTransition
 
 EXECUTION_STATUSES: Final = ("queued", "running", "waiting_approval", "success", "failed", "cancelled", "timed_out")
 STEP_STATUSES: Final = (
-    "pending", "running", "waiting_approval", "success", "failed", "skipped", "cancelled", "timed_out",
+    "pending",
+    "running",
+    "waiting_approval",
+    "success",
+    "failed",
+    "skipped",
+    "cancelled",
+    "timed_out",
 )
 EXECUTION_FINAL: Final = frozenset({"success", "failed", "cancelled", "timed_out"})
 STEP_FINAL: Final = frozenset({"success", "failed", "skipped", "cancelled", "timed_out"})

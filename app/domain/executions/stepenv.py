@@ -8,8 +8,12 @@ from app.db.models.executions import Execution
 from app.domain.pipelines.plan import PlannedStep
 from app.domain.pipelines.spec import PipelineSpec
 
-_TRIGGER_ENV = {"event": "ANSFLOW_EVENT", "branch": "ANSFLOW_BRANCH", "commit": "ANSFLOW_COMMIT",
-                "repo_url": "ANSFLOW_REPO_URL"}
+_TRIGGER_ENV = {
+    "event": "ANSFLOW_EVENT",
+    "branch": "ANSFLOW_BRANCH",
+    "commit": "ANSFLOW_COMMIT",
+    "repo_url": "ANSFLOW_REPO_URL",
+}
 
 
 def step_environment(
@@ -25,15 +29,17 @@ def step_environment(
     for key, var in _TRIGGER_ENV.items():
         if info.get(key):
             env[var] = str(info[key])
-    env.update({
-        "CI": "true",
-        "ANSFLOW": "true",
-        "ANSFLOW_EXECUTION_ID": str(execution.id),
-        "ANSFLOW_EXECUTION_NUMBER": str(execution.number),
-        "ANSFLOW_PIPELINE_ID": str(execution.pipeline_id),
-        "ANSFLOW_PROJECT_ID": str(execution.project_id),
-        "ANSFLOW_STEP": planned.name,
-        "ANSFLOW_WORKSPACE": str(workspace),
-        "ANSFLOW_TRIGGER": execution.trigger,
-    })
+    env.update(
+        {
+            "CI": "true",
+            "ANSFLOW": "true",
+            "ANSFLOW_EXECUTION_ID": str(execution.id),
+            "ANSFLOW_EXECUTION_NUMBER": str(execution.number),
+            "ANSFLOW_PIPELINE_ID": str(execution.pipeline_id),
+            "ANSFLOW_PROJECT_ID": str(execution.project_id),
+            "ANSFLOW_STEP": planned.name,
+            "ANSFLOW_WORKSPACE": str(workspace),
+            "ANSFLOW_TRIGGER": execution.trigger,
+        }
+    )
     return env

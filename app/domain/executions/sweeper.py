@@ -34,27 +34,42 @@ class SweepReport(msgspec.Struct):
 
 async def _log_line(session: AsyncSession, execution: Execution, text: str) -> LogEvent:
     """Append a system line; safe because nobody holds this execution's lease right now."""
-    seq = int(await session.scalar(select(func.coalesce(func.max(LogLine.seq), 0))
-                                   .where(LogLine.execution_id == execution.id)) or 0) + 1
+    seq = (
+        int(
+            await session.scalar(
+                select(func.coalesce(func.max(LogLine.seq), 0)).where(LogLine.execution_id == execution.id)
+            )
+            or 0
+        )
+        + 1
+    )
     now = utcnow()
-    await session.execute(insert(LogLine).values(execution_id=execution.id, seq=seq, step=None, stream="system",
-                                                 text=text, ts=now))
-    return LogEvent(execution_id=str(execution.id), step=None, seq=seq, stream="system", text=text,
-                    ts=now.isoformat())
+    await session.execute(
+        insert(LogLine).values(execution_id=execution.id, seq=seq, step=None, stream="system", text=text, ts=now)
+    )
+    return LogEvent(execution_id=str(execution.id), step=None, seq=seq, stream="system", text=text, ts=now.isoformat())
 
 
 async def recover_expired(rt: Runtime, report: SweepReport) -> None:
     now = utcnow()
     async with rt.sessionmaker() as session:
-        ids = list(await session.scalars(select(Execution.id).where(
-            Execution.status.in_(ACTIVE), Execution.lease_expires_at < now)))
+        ids = list(
+            await session.scalars(
+                select(Execution.id).where(Execution.status.in_(ACTIVE), Execution.lease_expires_at < now)
+            )
+        )
     for execution_id in ids:
         outbox = Outbox()
         async with rt.sessionmaker() as session:
-            execution = await session.scalar(select(Execution).where(Execution.id == execution_id)
-                                             .with_for_update(skip_locked=True))
-            if execution is None or execution.status not in ACTIVE or execution.lease_expires_at is None \
-                    or ensure_utc(execution.lease_expires_at) >= now:
+            execution = await session.scalar(
+                select(Execution).where(Execution.id == execution_id).with_for_update(skip_locked=True)
+            )
+            if (
+                execution is None
+                or execution.status not in ACTIVE
+                or execution.lease_expires_at is None
+                or ensure_utc(execution.lease_expires_at) >= now
+            ):
                 continue
             owner = execution.lease_owner
             steps = list(await session.scalars(select(ExecutionStep).where(ExecutionStep.execution_id == execution.id)))
@@ -62,8 +77,14 @@ async def recover_expired(rt: Runtime, report: SweepReport) -> None:
                 text = f"worker {owner} stopped renewing its lease; giving up after {execution.attempts} attempts"
                 for step in steps:
                     if step.status in ("running", "pending", "waiting_approval"):
-                        set_step_status(rt, outbox, execution, step, "failed" if step.status == "running"
-                                        else "cancelled", message="worker lost")
+                        set_step_status(
+                            rt,
+                            outbox,
+                            execution,
+                            step,
+                            "failed" if step.status == "running" else "cancelled",
+                            message="worker lost",
+                        )
                 set_execution_status(rt, outbox, execution, "failed", message=text)
                 report.failed.append(str(execution.id))
             else:
@@ -90,8 +111,13 @@ async def resend_lost(rt: Runtime, report: SweepReport, older_than_s: float) -> 
     """A queued execution nobody claimed for a while: its message may be lost, send another."""
     cutoff = utcnow() - timedelta(seconds=older_than_s)
     async with rt.sessionmaker() as session:
-        rows = list(await session.scalars(select(Execution).where(
-            Execution.status == "queued", Execution.lease_owner.is_(None), Execution.enqueued_at < cutoff)))
+        rows = list(
+            await session.scalars(
+                select(Execution).where(
+                    Execution.status == "queued", Execution.lease_owner.is_(None), Execution.enqueued_at < cutoff
+                )
+            )
+        )
         for execution in rows:
             execution.enqueued_at = utcnow()
         await session.commit()
@@ -100,20 +126,23 @@ async def resend_lost(rt: Runtime, report: SweepReport, older_than_s: float) -> 
         report.resent.append(str(execution.id))
 
 
+def _workspace_names(root: Path) -> list[str]:
+    return [p.name for p in root.iterdir() if p.is_dir()] if root.is_dir() else []
+
+
 async def remove_old_workspaces(rt: Runtime, report: SweepReport, retention_days: float) -> None:
     root = Path(rt.settings.workspace_dir)
-    if not root.is_dir():
-        return
     cutoff = utcnow() - timedelta(days=retention_days)
-    names = [p.name for p in root.iterdir() if p.is_dir()]
+    names = await asyncio.to_thread(_workspace_names, root)
     async with rt.sessionmaker() as session:
         for name in names:
             try:
                 row = await session.scalar(select(Execution).where(Execution.id == uuid.UUID(name)))
             except ValueError:
                 continue
-            if row is None or (row.status in EXECUTION_FINAL and row.finished_at is not None
-                               and ensure_utc(row.finished_at) < cutoff):
+            if row is None or (
+                row.status in EXECUTION_FINAL and row.finished_at is not None and ensure_utc(row.finished_at) < cutoff
+            ):
                 await asyncio.to_thread(shutil.rmtree, root / name, True)
                 report.workspaces_removed += 1
 

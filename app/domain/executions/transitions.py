@@ -53,8 +53,12 @@ def set_execution_status(
         execution.message = message
     outbox.stale_keys.add(status_key(rt, execution.pipeline_id))
     event = ExecutionStatusEvent(
-        execution_id=str(execution.id), pipeline_id=str(execution.pipeline_id),
-        project_id=str(execution.project_id), status=new, ts=now.isoformat(), number=execution.number,
+        execution_id=str(execution.id),
+        pipeline_id=str(execution.pipeline_id),
+        project_id=str(execution.project_id),
+        status=new,
+        ts=now.isoformat(),
+        number=execution.number,
         queue_reason=execution.queue_reason,
     )
     outbox.add([rt.channels.execution(str(execution.id)), rt.channels.global_], encode(event))
@@ -63,15 +67,26 @@ def set_execution_status(
 def announce_step(rt: Runtime, outbox: Outbox, execution: Execution, step: ExecutionStep) -> None:
     """Publish a step's current state without a status change (a new retry attempt)."""
     event = StepStatusEvent(
-        execution_id=str(execution.id), step=step.name, status=step.status, attempt=step.attempt,
-        exit_code=step.exit_code, ts=utcnow().isoformat(), project_id=str(execution.project_id),
+        execution_id=str(execution.id),
+        step=step.name,
+        status=step.status,
+        attempt=step.attempt,
+        exit_code=step.exit_code,
+        ts=utcnow().isoformat(),
+        project_id=str(execution.project_id),
     )
     outbox.add([rt.channels.execution(str(execution.id)), rt.channels.global_], encode(event))
 
 
 def set_step_status(
-    rt: Runtime, outbox: Outbox, execution: Execution, step: ExecutionStep, new: str,
-    *, exit_code: int | None = None, message: str | None = None,
+    rt: Runtime,
+    outbox: Outbox,
+    execution: Execution,
+    step: ExecutionStep,
+    new: str,
+    *,
+    exit_code: int | None = None,
+    message: str | None = None,
 ) -> None:
     check_step(step.status, new)
     now = utcnow()
@@ -91,7 +106,12 @@ def set_step_status(
     if message is not None:
         step.message = message
     event = StepStatusEvent(
-        execution_id=str(execution.id), step=step.name, status=new, attempt=step.attempt,
-        exit_code=step.exit_code, ts=now.isoformat(), project_id=str(execution.project_id),
+        execution_id=str(execution.id),
+        step=step.name,
+        status=new,
+        attempt=step.attempt,
+        exit_code=step.exit_code,
+        ts=now.isoformat(),
+        project_id=str(execution.project_id),
     )
     outbox.add([rt.channels.execution(str(execution.id)), rt.channels.global_], encode(event))

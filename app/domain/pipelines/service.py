@@ -25,10 +25,18 @@ from app.domain.pipelines.schemas import (
     VersionOut,
 )
 from app.domain.pipelines.spec import PipelineSpec, parse_definition
+from app.domain.pipelines.status import (
+    LIST_TTL_S,
+    invalidate_pipeline_list,
+    invalidate_status,
+    pipeline_list_tag,
+    pipeline_row_tag,
+)
 from app.domain.projects.access import require
 from app.domain.projects.permissions import Action
 from app.domain.projects.secrets import secret_names
 from app.domain.runtime import Runtime
+from app.lib.cache import ansflow_cache, key
 from app.lib.errors import Conflict, FieldError, NotFound, ValidationFailed
 
 
@@ -98,6 +106,7 @@ async def create_pipeline(
     record(session, actor, "pipeline.create", "pipeline", pipeline.id, project_id=project_id,
            detail={"name": data.name, "version": 1})
     await _commit_unique(session, data.name)
+    await invalidate_pipeline_list(rt, project_id)
     return pipeline_out(pipeline)
 
 
@@ -118,6 +127,7 @@ async def update_pipeline(
     record(session, actor, "pipeline.update", "pipeline", pipeline.id, project_id=pipeline.project_id,
            detail={"version": pipeline.version})
     await _commit_unique(session, name)
+    await invalidate_pipeline_list(rt, pipeline.project_id)
     return pipeline_out(pipeline)
 
 
@@ -127,16 +137,28 @@ async def delete_pipeline(session: AsyncSession, rt: Runtime, actor: Principal, 
            detail={"name": pipeline.name})
     await session.delete(pipeline)
     await session.commit()
+    await invalidate_pipeline_list(rt, pipeline.project_id)
+    await invalidate_status(rt, pipeline_id)
 
 
 async def list_pipelines(
     session: AsyncSession, rt: Runtime, actor: Principal, project_id: uuid.UUID, limit: int, offset: int
 ) -> tuple[list[PipelineOut], int]:
+    """Cached per project and page (the same for every reader; access is checked first, every time)."""
     await require(session, rt, actor, project_id, Action.READ)
-    stmt = select(Pipeline).where(Pipeline.project_id == project_id)
-    total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = await session.scalars(stmt.order_by(Pipeline.name).limit(limit).offset(offset))
-    return [pipeline_out(p) for p in rows], total
+    cache = ansflow_cache(rt.cache)
+    cache_key = key(rt.settings, "pipeline-list", project_id, limit, offset)
+
+    async def load() -> bytes:
+        stmt = select(Pipeline).where(Pipeline.project_id == project_id)
+        total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = await session.scalars(stmt.order_by(Pipeline.name).limit(limit).offset(offset))
+        items = [pipeline_out(p) for p in rows]
+        await cache.tag(cache_key, *(pipeline_row_tag(p.id) for p in items))
+        return msgspec.json.encode((items, total))
+
+    raw = await cache.cached("pipeline-list", cache_key, load, ttl=LIST_TTL_S, tags=[pipeline_list_tag(project_id)])
+    return msgspec.json.decode(raw, type=tuple[list[PipelineOut], int])
 
 
 async def list_versions(

@@ -21,6 +21,8 @@ from app.lib.cache import ansflow_cache, key
 from app.lib.errors import Forbidden, NotFound
 
 ROLE_TTL = 300
+PROJECT_LIST_TTL_S = 300
+ADMINS_PROJECT_LIST = "project-list:admins"  # admins see every project: any project write drops their lists
 _NONE = b"-"  # cached marker for "not a member"
 
 

@@ -13,10 +13,17 @@ from app.db.errors import is_unique_violation
 from app.db.models.projects import Project, ProjectMember
 from app.domain.accounts.principal import Principal
 from app.domain.audit.service import record
-from app.domain.projects.access import invalidate_role, require
+from app.domain.projects.access import (
+    ADMINS_PROJECT_LIST,
+    PROJECT_LIST_TTL_S,
+    invalidate_role,
+    project_list_tag,
+    require,
+)
 from app.domain.projects.permissions import Action
 from app.domain.projects.schemas import ProjectCreate, ProjectOut, ProjectUpdate
 from app.domain.runtime import Runtime
+from app.lib.cache import ansflow_cache, key
 from app.lib.errors import Conflict
 
 
@@ -46,12 +53,14 @@ async def create_project(session: AsyncSession, rt: Runtime, actor: Principal, d
            detail={"name": project.name})
     await session.commit()
     await invalidate_role(rt, actor.user_id, project.id)
+    await ansflow_cache(rt.cache).invalidate_tags(ADMINS_PROJECT_LIST)
     return project_out(project, "owner")
 
 
 async def list_projects(
-    session: AsyncSession, actor: Principal, limit: int, offset: int
+    session: AsyncSession, actor: Principal, limit: int, offset: int, rt: Runtime | None = None
 ) -> tuple[list[ProjectOut], int]:
+    """Cached per user, admin flag and page when given the runtime (tags: the user's, and admins')."""
     role_col = (
         select(ProjectMember.role)
         .where(ProjectMember.project_id == Project.id, ProjectMember.user_id == actor.user_id)
@@ -60,9 +69,20 @@ async def list_projects(
     stmt = select(Project, role_col.label("role"))
     if not actor.is_admin:
         stmt = stmt.where(role_col.is_not(None))
-    total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = await session.execute(stmt.order_by(Project.name).limit(limit).offset(offset))
-    return [project_out(p, role) for p, role in rows.all()], total
+
+    async def load() -> bytes:
+        total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = await session.execute(stmt.order_by(Project.name).limit(limit).offset(offset))
+        return msgspec.json.encode(([project_out(p, role) for p, role in rows.all()], total))
+
+    if rt is None:
+        raw = await load()
+    else:
+        tags = [project_list_tag(actor.user_id), *([ADMINS_PROJECT_LIST] if actor.is_admin else [])]
+        cache_key = key(rt.settings, "project-list", actor.user_id, int(actor.is_admin), limit, offset)
+        raw = await ansflow_cache(rt.cache).cached("project-list", cache_key, load, ttl=PROJECT_LIST_TTL_S,
+                                                   tags=tags)
+    return msgspec.json.decode(raw, type=tuple[list[ProjectOut], int])
 
 
 async def get_project(session: AsyncSession, rt: Runtime, actor: Principal, project_id: uuid.UUID) -> ProjectOut:
@@ -84,7 +104,10 @@ async def update_project(
     await _flush_unique(session, project.name)
     record(session, actor, "project.update", "project", project.id, project_id=project.id,
            detail={"fields": changed})
+    members = list(await session.scalars(
+        select(ProjectMember.user_id).where(ProjectMember.project_id == project_id)))
     await session.commit()
+    await ansflow_cache(rt.cache).invalidate_tags(ADMINS_PROJECT_LIST, *(project_list_tag(u) for u in members))
     return project_out(project, role)
 
 
@@ -100,3 +123,4 @@ async def delete_project(session: AsyncSession, rt: Runtime, actor: Principal, p
     await session.commit()
     for user_id in members:
         await invalidate_role(rt, user_id, project_id)
+    await ansflow_cache(rt.cache).invalidate_tags(ADMINS_PROJECT_LIST)

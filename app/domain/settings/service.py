@@ -1,8 +1,15 @@
-"""Typed system settings: one validated document, cached, invalidated and audited on write."""
+"""Typed system settings: one validated document, cached, invalidated and audited on write.
+
+Cached: the whole document under ``system-settings`` for ``TTL_S`` seconds (workers read it on
+every message); ``update_settings`` deletes it after its commit, in every process.
+Field ranges are msgspec constraints (a PUT outside them is a 400 naming the field); rules that
+span fields or need parsing are checked in ``_check`` and reported the same way.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlparse
 
 import msgspec
 from sqlalchemy import select
@@ -12,7 +19,8 @@ from app.db.models.settings import SystemSetting
 from app.domain.accounts.principal import Principal
 from app.domain.audit.service import record
 from app.domain.runtime import Runtime
-from app.lib.cache import key
+from app.lib.cache import ansflow_cache, key
+from app.lib.errors import FieldError, Forbidden, ValidationFailed
 
 SETTINGS_KEY = "system"
 TTL_S = 300
@@ -44,16 +52,31 @@ async def _load(session: AsyncSession) -> SystemSettings:
 
 
 async def current_settings(rt: Runtime) -> SystemSettings:
-    cached = await rt.cache.get(_cache_key(rt))
-    if isinstance(cached, bytes):
-        return msgspec.json.decode(cached, type=SystemSettings)
-    async with rt.sessionmaker() as session:
-        value = await _load(session)
-    await rt.cache.set(_cache_key(rt), msgspec.json.encode(value), expire=TTL_S)
-    return value
+    async def load() -> bytes:
+        async with rt.sessionmaker() as session:
+            return msgspec.json.encode(await _load(session))
+
+    raw = await ansflow_cache(rt.cache).cached("system-settings", _cache_key(rt), load, ttl=TTL_S)
+    return msgspec.json.decode(raw, type=SystemSettings)
+
+
+def _check(data: SystemSettings) -> None:
+    problems: list[FieldError] = []
+    url = data.notification_webhook_url
+    if url is not None and urlparse(url).scheme not in ("http", "https"):
+        problems.append(FieldError("notification_webhook_url", "must be an http:// or https:// URL"))
+    if url is not None and not urlparse(url).hostname:
+        problems.append(FieldError("notification_webhook_url", "must name a host"))
+    if data.default_step_timeout_s is not None and data.default_step_timeout_s > data.default_execution_timeout_s:
+        problems.append(FieldError("default_step_timeout_s", "must not exceed default_execution_timeout_s"))
+    if problems:
+        raise ValidationFailed("the settings are invalid", problems)
 
 
 async def update_settings(session: AsyncSession, rt: Runtime, actor: Principal, data: SystemSettings) -> SystemSettings:
+    if not actor.is_admin:
+        raise Forbidden("administrators only")
+    _check(data)
     row = await session.scalar(select(SystemSetting).where(SystemSetting.key == SETTINGS_KEY))
     before = msgspec.to_builtins(await _load(session))
     value = msgspec.to_builtins(data)
@@ -64,5 +87,5 @@ async def update_settings(session: AsyncSession, rt: Runtime, actor: Principal, 
     changed = sorted(k for k in value if before.get(k) != value.get(k))
     record(session, actor, "settings.update", "settings", SETTINGS_KEY, detail={"fields": changed})
     await session.commit()
-    await rt.cache.delete(_cache_key(rt))
+    await ansflow_cache(rt.cache).delete(_cache_key(rt))
     return data

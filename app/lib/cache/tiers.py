@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import suppress
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 import structlog
@@ -64,6 +64,11 @@ class TwoTierRedis(RedisBackend):
         self.pending_tags: set[str] = set()
         self.on_touch: Any = None  # set by AnsflowCache: keys another process changed
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def client(self) -> aioredis.Redis:
+        """The shared Redis connection pool, for data that is not a cache entry (stats hashes)."""
+        return cast(aioredis.Redis, self._client)
 
     async def init(self) -> None:
         await self.local.init()
@@ -128,7 +133,7 @@ class TwoTierRedis(RedisBackend):
         await self._publish(b"s", [key])
         return result
 
-    async def expire(self, key: str, timeout: float) -> Any:  # noqa: ASYNC109 (cashews' signature)
+    async def expire(self, key: str, timeout: float) -> Any:
         await self.local.delete(key)
         result = await super().expire(key, timeout)
         await self._publish(b"s", [key])

@@ -30,8 +30,14 @@ class ExecutionEventsController(Controller):
 
     @get("/{execution_id:uuid}/events", responses=error_responses(400, 401, 404))
     async def events(
-        self, request: Request[Any, Any, Any], execution_id: uuid.UUID, principal: Principal, db: AsyncSession,
-        rt: Runtime, channels: ChannelsPlugin, after_seq: Annotated[int, Parameter(ge=0)] = 0,
+        self,
+        request: Request[Any, Any, Any],
+        execution_id: uuid.UUID,
+        principal: Principal,
+        db: AsyncSession,
+        rt: Runtime,
+        channels: ChannelsPlugin,
+        after_seq: Annotated[int, Parameter(ge=0)] = 0,
     ) -> ServerSentEvent:
         """The WebSocket's events as SSE; ``log`` events carry ``id: <seq>`` and Last-Event-ID resumes."""
         execution = await load_execution(db, execution_id)

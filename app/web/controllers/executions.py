@@ -32,12 +32,19 @@ class ExecutionsController(Controller):
 
     @get("/", responses=error_responses(400, 401, 404))
     async def list_executions(
-        self, principal: Principal, db: AsyncSession, rt: Runtime, project_id: uuid.UUID | None = None,
-        pipeline_id: uuid.UUID | None = None, status: Status | None = None, limit: Limit = 20, offset: Offset = 0,
+        self,
+        principal: Principal,
+        db: AsyncSession,
+        rt: Runtime,
+        project_id: uuid.UUID | None = None,
+        pipeline_id: uuid.UUID | None = None,
+        status: Status | None = None,
+        limit: Limit = 20,
+        offset: Offset = 0,
     ) -> Page[ExecutionSummary]:
-        items, total = await queries.list_executions(db, rt, principal, project_id=project_id,
-                                                     pipeline_id=pipeline_id, status=status, limit=limit,
-                                                     offset=offset)
+        items, total = await queries.list_executions(
+            db, rt, principal, project_id=project_id, pipeline_id=pipeline_id, status=status, limit=limit, offset=offset
+        )
         return Page(items=items, total=total, limit=limit, offset=offset)
 
     @get(EXE, responses=error_responses(401, 404))
@@ -47,7 +54,9 @@ class ExecutionsController(Controller):
         return await queries.get_detail(db, rt, principal, execution_id)
 
     @post(EXE + "/cancel", status_code=202, responses=error_responses(401, 403, 404, 409))
-    async def cancel(self, execution_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime) -> ExecutionOut:
+    async def cancel(
+        self, execution_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime
+    ) -> ExecutionOut:
         """Running processes are killed (within seconds); pending steps become cancelled."""
         return await service.cancel(db, rt, principal, execution_id)
 
@@ -60,24 +69,42 @@ class ExecutionsController(Controller):
 
     @post(EXE + "/steps/{step_name:str}/approve", status_code=200, responses=error_responses(400, 401, 403, 404, 409))
     async def approve(
-        self, execution_id: uuid.UUID, step_name: str, principal: Principal, db: AsyncSession, rt: Runtime,
+        self,
+        execution_id: uuid.UUID,
+        step_name: str,
+        principal: Principal,
+        db: AsyncSession,
+        rt: Runtime,
         data: DecisionIn | None = None,
     ) -> ExecutionOut:
-        return await service.decide_approval(db, rt, principal, execution_id, step_name, True,
-                                             (data or DecisionIn()).comment)
+        return await service.decide_approval(
+            db, rt, principal, execution_id, step_name, True, (data or DecisionIn()).comment
+        )
 
     @post(EXE + "/steps/{step_name:str}/reject", status_code=200, responses=error_responses(400, 401, 403, 404, 409))
     async def reject(
-        self, execution_id: uuid.UUID, step_name: str, principal: Principal, db: AsyncSession, rt: Runtime,
+        self,
+        execution_id: uuid.UUID,
+        step_name: str,
+        principal: Principal,
+        db: AsyncSession,
+        rt: Runtime,
         data: DecisionIn | None = None,
     ) -> ExecutionOut:
-        return await service.decide_approval(db, rt, principal, execution_id, step_name, False,
-                                             (data or DecisionIn()).comment)
+        return await service.decide_approval(
+            db, rt, principal, execution_id, step_name, False, (data or DecisionIn()).comment
+        )
 
     @get(EXE + "/logs", responses=error_responses(400, 401, 404))
     async def logs(
-        self, execution_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime,
-        after_seq: AfterSeq = 0, step: str | None = None, limit: LogLimit = 1000,
+        self,
+        execution_id: uuid.UUID,
+        principal: Principal,
+        db: AsyncSession,
+        rt: Runtime,
+        after_seq: AfterSeq = 0,
+        step: str | None = None,
+        limit: LogLimit = 1000,
         q: Annotated[str | None, Parameter(max_length=200)] = None,
     ) -> LogsOut:
         execution = await queries.load_execution(db, execution_id)
@@ -85,9 +112,7 @@ class ExecutionsController(Controller):
         return await queries.read_logs(db, execution_id, after_seq=after_seq, step=step, limit=limit, q=q)
 
     @get(EXE + "/logs.txt", media_type=MediaType.TEXT, responses=error_responses(401, 404))
-    async def logs_text(
-        self, execution_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime
-    ) -> Stream:
+    async def logs_text(self, execution_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime) -> Stream:
         """The whole log as text, one stored line per line (streamed in pages)."""
         execution = await queries.load_execution(db, execution_id)
         await require(db, rt, principal, execution.project_id, Action.READ, what="execution")
@@ -96,14 +121,16 @@ class ExecutionsController(Controller):
             after = 0
             async with rt.sessionmaker() as session:
                 while True:
-                    page = await queries.read_logs(session, execution_id, after_seq=after, step=None, limit=5000,
-                                                   q=None)
+                    page = await queries.read_logs(
+                        session, execution_id, after_seq=after, step=None, limit=5000, q=None
+                    )
                     if not page.lines:
                         return
                     yield "".join(line.text + "\n" for line in page.lines).encode()
                     after = page.next_seq
 
-        return Stream(lines(), media_type="text/plain; charset=utf-8",
-                      headers={"Content-Disposition": f'inline; filename="execution-{execution_id}.log"'})
-
-
+        return Stream(
+            lines(),
+            media_type="text/plain; charset=utf-8",
+            headers={"Content-Disposition": f'inline; filename="execution-{execution_id}.log"'},
+        )

@@ -35,8 +35,13 @@ class PipelinesController(Controller):
 
     @get("/projects/{project_id:uuid}/pipelines", responses=error_responses(400, 401, 404))
     async def list_pipelines(
-        self, project_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime,
-        limit: Limit = 20, offset: Offset = 0,
+        self,
+        project_id: uuid.UUID,
+        principal: Principal,
+        db: AsyncSession,
+        rt: Runtime,
+        limit: Limit = 20,
+        offset: Offset = 0,
     ) -> Page[PipelineOut]:
         items, total = await service.list_pipelines(db, rt, principal, project_id, limit, offset)
         return Page(items=items, total=total, limit=limit, offset=offset)
@@ -54,7 +59,9 @@ class PipelinesController(Controller):
         return await service.validate(db, rt, principal, data.definition, data.project_id)
 
     @get(PIPE, responses=error_responses(401, 404))
-    async def get_pipeline(self, pipeline_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime) -> PipelineOut:
+    async def get_pipeline(
+        self, pipeline_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime
+    ) -> PipelineOut:
         return service.pipeline_out(await service.load_pipeline(db, rt, principal, pipeline_id, Action.READ))
 
     @put(PIPE, responses=error_responses(400, 401, 403, 404, 409))
@@ -65,13 +72,20 @@ class PipelinesController(Controller):
         return await service.update_pipeline(db, rt, principal, pipeline_id, data)
 
     @delete(PIPE, responses=error_responses(401, 403, 404))
-    async def delete_pipeline(self, pipeline_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime) -> None:
+    async def delete_pipeline(
+        self, pipeline_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime
+    ) -> None:
         await service.delete_pipeline(db, rt, principal, pipeline_id)
 
     @get(PIPE + "/versions", responses=error_responses(400, 401, 404))
     async def list_versions(
-        self, pipeline_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime,
-        limit: Limit = 20, offset: Offset = 0,
+        self,
+        pipeline_id: uuid.UUID,
+        principal: Principal,
+        db: AsyncSession,
+        rt: Runtime,
+        limit: Limit = 20,
+        offset: Offset = 0,
     ) -> Page[VersionOut]:
         items, total = await service.list_versions(db, rt, principal, pipeline_id, limit, offset)
         return Page(items=items, total=total, limit=limit, offset=offset)
@@ -81,10 +95,13 @@ class PipelinesController(Controller):
         self, pipeline_id: uuid.UUID, data: RunIn, principal: Principal, db: AsyncSession, rt: Runtime
     ) -> ExecutionOut:
         """Queue an execution; its priority is the request's, else the pipeline's, else normal."""
-        return await executions.run_pipeline(db, rt, principal, pipeline_id, dict(data.variables), data.priority,
-                                             data.ref)
+        return await executions.run_pipeline(
+            db, rt, principal, pipeline_id, dict(data.variables), data.priority, data.ref
+        )
 
     @get(PIPE + "/status", responses=error_responses(401, 404))
-    async def status(self, pipeline_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime) -> PipelineStatus:
+    async def status(
+        self, pipeline_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime
+    ) -> PipelineStatus:
         """The latest execution's summary, served from the cache."""
         return await pipeline_status(db, rt, principal, pipeline_id)

@@ -1,0 +1,144 @@
+"""Cookie sessions: flags, CSRF on writes, logout, fixation, and surviving a restart (Redis store)."""
+
+from __future__ import annotations
+
+from http.cookies import SimpleCookie
+
+import httpx
+
+from app.web.asgi import SESSION_COOKIE
+from tests.support.backends import BackendSet
+from tests.support.client import ADMIN, ApiClient, running_app
+
+LOGIN = {"username": ADMIN[0], "password": ADMIN[1]}
+
+
+def session_cookie(response: httpx.Response) -> tuple[str, str]:
+    """(value, raw Set-Cookie header) of the session cookie set by ``response``."""
+    for header in response.headers.get_list("set-cookie"):
+        parsed: SimpleCookie = SimpleCookie()
+        parsed.load(header)
+        if SESSION_COOKIE in parsed:
+            return parsed[SESSION_COOKIE].value, header
+    raise AssertionError(f"no {SESSION_COOKIE} cookie in {response.headers.get_list('set-cookie')}")
+
+
+def with_cookie(value: str, csrf: str | None = None) -> dict[str, str]:
+    headers = {"Cookie": f"{SESSION_COOKIE}={value}"}
+    if csrf is not None:
+        headers["X-CSRF-Token"] = csrf
+    return headers
+
+
+async def login(api: ApiClient) -> tuple[str, str]:
+    """(session id, csrf token); the client's cookie jar is left empty so every call names its cookie."""
+    response = await api.client.post("/api/v1/auth/login", json=LOGIN)
+    assert response.status_code == 200, response.text
+    api.client.cookies.clear()
+    return session_cookie(response)[0], response.json()["csrf_token"]
+
+
+async def test_login_sets_httponly_lax_cookie_and_returns_user_and_csrf(api: ApiClient) -> None:
+    response = await api.client.post("/api/v1/auth/login", json=LOGIN)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["user"]["username"] == ADMIN[0] and body["user"]["is_admin"] is True
+    assert len(body["csrf_token"]) >= 32
+    value, header = session_cookie(response)
+    attributes = {part.strip().lower() for part in header.split(";")}
+    assert "httponly" in attributes, header
+    assert "samesite=lax" in attributes, header
+    assert "path=/" in attributes, header
+    assert len(value) >= 32
+    me = await api.client.get("/api/v1/auth/me")  # the client's cookie jar sends it
+    assert me.status_code == 200 and me.json()["username"] == ADMIN[0]
+
+
+async def test_cookie_writes_need_the_sessions_csrf_token(api: ApiClient) -> None:
+    session, csrf = await login(api)
+    missing = await api.client.post("/api/v1/auth/tokens", json={"name": "c"}, headers=with_cookie(session))
+    assert missing.status_code == 403, missing.text
+    assert missing.headers["content-type"].startswith("application/problem+json")
+    assert "csrf" in missing.json()["detail"].lower()
+    wrong = await api.client.post("/api/v1/auth/tokens", json={"name": "c"},
+                                  headers=with_cookie(session, "x" * len(csrf)))
+    assert wrong.status_code == 403, wrong.text
+    other_session, other_csrf = await login(api)
+    crossed = await api.client.post("/api/v1/auth/tokens", json={"name": "c"},
+                                    headers=with_cookie(session, other_csrf))
+    assert crossed.status_code == 403, "a CSRF token is bound to its own session"
+    for method, url, body in [("PATCH", "/api/v1/projects/00000000-0000-0000-0000-000000000000", {}),
+                              ("DELETE", "/api/v1/users/00000000-0000-0000-0000-000000000000", None),
+                              ("POST", "/api/v1/auth/logout", None)]:
+        kwargs = {"json": body} if body is not None else {}
+        refused = await api.client.request(method, url, headers=with_cookie(other_session), **kwargs)
+        assert refused.status_code == 403, (method, url, refused.text)
+    ok = await api.client.post("/api/v1/auth/tokens", json={"name": "c"}, headers=with_cookie(session, csrf))
+    assert ok.status_code == 201, ok.text
+    read = await api.client.get("/api/v1/auth/tokens", headers=with_cookie(session))
+    assert read.status_code == 200, "reads need no CSRF token"
+
+
+async def test_bearer_writes_need_no_csrf_token(api: ApiClient) -> None:
+    admin = await api.admin()
+    response = await admin.post("/api/v1/auth/tokens", json={"name": "bearer-write"})
+    assert response.status_code == 201, response.text
+
+
+async def test_logout_invalidates_the_session_server_side(api: ApiClient) -> None:
+    session, csrf = await login(api)
+    assert (await api.client.get("/api/v1/auth/me", headers=with_cookie(session))).status_code == 200
+    out = await api.client.post("/api/v1/auth/logout", headers=with_cookie(session, csrf))
+    assert out.status_code == 204, out.text
+    cleared, _ = session_cookie(out)
+    assert cleared in ("", "null"), "logout tells the browser to drop the cookie"
+    replay = await api.client.get("/api/v1/auth/me", headers=with_cookie(session))
+    assert replay.status_code == 401, "the old cookie value must be dead on the server, not just in the browser"
+    write = await api.client.post("/api/v1/auth/tokens", json={"name": "x"}, headers=with_cookie(session, csrf))
+    assert write.status_code == 401
+
+
+async def test_login_issues_a_new_session_id(api: ApiClient) -> None:
+    """Session fixation: a session id planted before login must not become an authenticated one."""
+    planted = "f" * 64
+    response = await api.client.post("/api/v1/auth/login", json=LOGIN, headers={"Cookie": f"{SESSION_COOKIE}={planted}"})
+    api.client.cookies.clear()
+    assert response.status_code == 200, response.text
+    issued, _ = session_cookie(response)
+    assert issued != planted
+    assert (await api.client.get("/api/v1/auth/me", headers=with_cookie(planted))).status_code == 401
+    assert (await api.client.get("/api/v1/auth/me", headers=with_cookie(issued))).status_code == 200
+    # logging in again from a logged-in browser rotates the id too
+    again = await api.client.post("/api/v1/auth/login", json=LOGIN, headers=with_cookie(issued))
+    api.client.cookies.clear()
+    assert session_cookie(again)[0] != issued
+    assert (await api.client.get("/api/v1/auth/me", headers=with_cookie(issued))).status_code == 401
+
+
+async def test_unknown_or_garbage_cookie_is_401_not_500(api: ApiClient) -> None:
+    for value in ("null", "deadbeef", "x" * 500, "%00%ff"):
+        response = await api.client.get("/api/v1/auth/me", headers=with_cookie(value))
+        assert response.status_code == 401, (value, response.text)
+
+
+async def test_session_survives_an_app_restart_in_production_mode(backends: BackendSet) -> None:
+    """With ANSFLOW_REDIS_URL the session store is Redis: a restarted app still knows the session.
+
+    On embedded defaults sessions live in process memory, so a restart logs everyone out (401).
+    """
+    async with running_app(backends.settings) as first:
+        session, csrf = await login(first)
+        assert (await first.client.get("/api/v1/auth/me", headers=with_cookie(session))).status_code == 200
+    async with running_app(backends.settings) as restarted:
+        me = await restarted.client.get("/api/v1/auth/me", headers=with_cookie(session))
+        if not backends.settings.redis_url:
+            assert me.status_code == 401, me.text
+            return
+        assert me.status_code == 200, me.text
+        write = await restarted.client.post("/api/v1/auth/tokens", json={"name": "after-restart"},
+                                            headers=with_cookie(session, csrf))
+        assert write.status_code == 201, write.text
+        out = await restarted.client.post("/api/v1/auth/logout", headers=with_cookie(session, csrf))
+        assert out.status_code == 204
+    async with running_app(backends.settings) as again:  # the logout is shared too
+        assert (await again.client.get("/api/v1/auth/me", headers=with_cookie(session))).status_code == 401

@@ -79,6 +79,8 @@ class ChannelNames:
 class EventPublisher(Protocol):
     async def publish(self, channels: Sequence[str], data: bytes) -> None: ...
 
+    async def publish_many(self, channel: str, items: Sequence[bytes]) -> None: ...
+
     async def close(self) -> None: ...
 
 
@@ -108,6 +110,13 @@ class LocalBus:
             for sink in sinks:
                 sink(channel, data)
 
+    async def publish_many(self, channel: str, items: Sequence[bytes]) -> None:
+        with self._lock:
+            sinks = list(self._sinks)
+        for data in items:
+            for sink in sinks:
+                sink(channel, data)
+
     async def close(self) -> None:
         return None
 
@@ -124,6 +133,13 @@ class RedisPublisher:
     async def publish(self, channels: Sequence[str], data: bytes) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:
             for channel in channels:
+                pipe.publish(channel, data)
+            await pipe.execute()
+
+    async def publish_many(self, channel: str, items: Sequence[bytes]) -> None:
+        """One round trip for a whole batch of log lines, in order."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for data in items:
                 pipe.publish(channel, data)
             await pipe.execute()
 

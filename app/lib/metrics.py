@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import re
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -144,14 +144,17 @@ def render(extra: Iterable[Metric] = ()) -> bytes:
 
 def samples(name: str, registry: CollectorRegistry | None = None) -> list[tuple[dict[str, str], float]]:
     """All samples of one sample name (``ansflow_cache_hits_total``), merged across processes."""
-    family_name = re.sub(r"(_total|_bucket|_sum|_count)$", "", name)
     found: list[tuple[dict[str, str], float]] = []
     for family in (registry or scrape_registry()).collect():
-        if family.name != family_name:
-            continue
         found.extend((dict(s.labels), s.value) for s in family.samples if s.name == name)
     return found
 
 
-def total(name: str, where: Callable[[dict[str, str]], bool] | None = None) -> float:
-    return sum(v for labels, v in samples(name) if where is None or where(labels))
+def totals(*names: str) -> dict[str, float]:
+    """Sum of every sample of each name, in one pass over the (possibly multiprocess) registry."""
+    wanted = dict.fromkeys(names, 0.0)
+    for family in scrape_registry().collect():
+        for sample in family.samples:
+            if sample.name in wanted:
+                wanted[sample.name] += sample.value
+    return wanted

@@ -7,9 +7,13 @@ import uuid
 from collections.abc import AsyncGenerator
 from typing import Any
 
+from litestar import Litestar
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.enums import ScopeType
+from litestar.middleware.base import DefineMiddleware
+from litestar.middleware.session.base import SessionMiddleware
+from litestar.middleware.session.server_side import ServerSideSessionConfig
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts.principal import Principal, RequestMeta
@@ -46,6 +50,30 @@ def _session_data(connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, A
     return data if isinstance(data, dict) else {}
 
 
+def session_config(app: Litestar) -> ServerSideSessionConfig | None:
+    """The app's server-side session configuration (cookie name, store), read from its middleware."""
+    for middleware in app.middleware:
+        if isinstance(middleware, DefineMiddleware) and middleware.middleware is SessionMiddleware:
+            config = getattr(middleware.kwargs.get("backend"), "config", None)
+            if isinstance(config, ServerSideSessionConfig):
+                return config
+    return None
+
+
+async def drop_presented_session(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
+    """Forget the session id the client arrived with, so the next ``set_session`` gets a fresh one.
+
+    Litestar keeps a session id it finds in the cookie, even one it never issued; a login must not
+    authenticate an id chosen by someone else (session fixation). The old session is deleted.
+    """
+    config = session_config(connection.app)
+    if config is None:
+        return
+    old = connection.cookies.pop(config.key, None)  # the middleware reads the same parsed cookies
+    if old:
+        await config.get_store_from_app(connection.app).delete(old)
+
+
 async def resolve_principal(
     connection: ASGIConnection[Any, Any, Any, Any], db: AsyncSession, *, method: str | None = None
 ) -> Principal:
@@ -60,6 +88,9 @@ async def resolve_principal(
     session = _session_data(connection)
     user_id = session.get("user_id")
     if not user_id:
+        config = session_config(connection.app)
+        if config is not None and config.key in connection.cookies and connection.scope["type"] == ScopeType.HTTP:
+            connection.clear_session()  # an unknown or logged-out id: do not store it, tell the browser to drop it
         raise NotAuthenticated("log in or send an API token (Authorization: Bearer ...)")
     if method is not None and method not in SAFE_METHODS:
         expected = str(session.get("csrf", ""))

@@ -30,16 +30,26 @@ def with_cookie(value: str, csrf: str | None = None) -> dict[str, str]:
     return headers
 
 
-async def login(api: ApiClient) -> tuple[str, str]:
-    """(session id, csrf token); the client's cookie jar is left empty so every call names its cookie."""
-    response = await api.client.post("/api/v1/auth/login", json=LOGIN)
-    assert response.status_code == 200, response.text
+async def call(api: ApiClient, method: str, url: str, cookie: str | None = None, csrf: str | None = None,
+               **kwargs: object) -> httpx.Response:
+    """One request with exactly the cookie given: the client's cookie jar is emptied before and after."""
     api.client.cookies.clear()
+    headers = with_cookie(cookie, csrf) if cookie is not None else {}
+    try:
+        return await api.client.request(method, url, headers=headers, **kwargs)  # type: ignore[arg-type]
+    finally:
+        api.client.cookies.clear()
+
+
+async def login(api: ApiClient) -> tuple[str, str]:
+    """(session id, csrf token) of a fresh admin session."""
+    response = await call(api, "POST", "/api/v1/auth/login", json=LOGIN)
+    assert response.status_code == 200, response.text
     return session_cookie(response)[0], response.json()["csrf_token"]
 
 
 async def test_login_sets_httponly_lax_cookie_and_returns_user_and_csrf(api: ApiClient) -> None:
-    response = await api.client.post("/api/v1/auth/login", json=LOGIN)
+    response = await call(api, "POST", "/api/v1/auth/login", json=LOGIN)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["user"]["username"] == ADMIN[0] and body["user"]["is_admin"] is True
@@ -50,32 +60,33 @@ async def test_login_sets_httponly_lax_cookie_and_returns_user_and_csrf(api: Api
     assert "samesite=lax" in attributes, header
     assert "path=/" in attributes, header
     assert len(value) >= 32
-    me = await api.client.get("/api/v1/auth/me")  # the client's cookie jar sends it
+    me = await call(api, "GET", "/api/v1/auth/me", value)
     assert me.status_code == 200 and me.json()["username"] == ADMIN[0]
 
 
 async def test_cookie_writes_need_the_sessions_csrf_token(api: ApiClient) -> None:
     session, csrf = await login(api)
-    missing = await api.client.post("/api/v1/auth/tokens", json={"name": "c"}, headers=with_cookie(session))
+    missing = await call(api, "POST", "/api/v1/auth/tokens", session, json={"name": "c"})
     assert missing.status_code == 403, missing.text
     assert missing.headers["content-type"].startswith("application/problem+json")
     assert "csrf" in missing.json()["detail"].lower()
-    wrong = await api.client.post("/api/v1/auth/tokens", json={"name": "c"},
-                                  headers=with_cookie(session, "x" * len(csrf)))
+    wrong = await call(api, "POST", "/api/v1/auth/tokens", session, "x" * len(csrf), json={"name": "c"})
     assert wrong.status_code == 403, wrong.text
     other_session, other_csrf = await login(api)
-    crossed = await api.client.post("/api/v1/auth/tokens", json={"name": "c"},
-                                    headers=with_cookie(session, other_csrf))
+    assert other_session != session
+    crossed = await call(api, "POST", "/api/v1/auth/tokens", session, other_csrf, json={"name": "c"})
     assert crossed.status_code == 403, "a CSRF token is bound to its own session"
     for method, url, body in [("PATCH", "/api/v1/projects/00000000-0000-0000-0000-000000000000", {}),
                               ("DELETE", "/api/v1/users/00000000-0000-0000-0000-000000000000", None),
+                              ("PUT", "/api/v1/projects/00000000-0000-0000-0000-000000000000/secrets/A",
+                               {"value": "v"}),
                               ("POST", "/api/v1/auth/logout", None)]:
         kwargs = {"json": body} if body is not None else {}
-        refused = await api.client.request(method, url, headers=with_cookie(other_session), **kwargs)
+        refused = await call(api, method, url, other_session, **kwargs)
         assert refused.status_code == 403, (method, url, refused.text)
-    ok = await api.client.post("/api/v1/auth/tokens", json={"name": "c"}, headers=with_cookie(session, csrf))
+    ok = await call(api, "POST", "/api/v1/auth/tokens", session, csrf, json={"name": "c"})
     assert ok.status_code == 201, ok.text
-    read = await api.client.get("/api/v1/auth/tokens", headers=with_cookie(session))
+    read = await call(api, "GET", "/api/v1/auth/tokens", session)
     assert read.status_code == 200, "reads need no CSRF token"
 
 
@@ -87,38 +98,39 @@ async def test_bearer_writes_need_no_csrf_token(api: ApiClient) -> None:
 
 async def test_logout_invalidates_the_session_server_side(api: ApiClient) -> None:
     session, csrf = await login(api)
-    assert (await api.client.get("/api/v1/auth/me", headers=with_cookie(session))).status_code == 200
-    out = await api.client.post("/api/v1/auth/logout", headers=with_cookie(session, csrf))
+    assert (await call(api, "GET", "/api/v1/auth/me", session)).status_code == 200
+    out = await call(api, "POST", "/api/v1/auth/logout", session, csrf)
     assert out.status_code == 204, out.text
     cleared, _ = session_cookie(out)
     assert cleared in ("", "null"), "logout tells the browser to drop the cookie"
-    replay = await api.client.get("/api/v1/auth/me", headers=with_cookie(session))
+    replay = await call(api, "GET", "/api/v1/auth/me", session)
     assert replay.status_code == 401, "the old cookie value must be dead on the server, not just in the browser"
-    write = await api.client.post("/api/v1/auth/tokens", json={"name": "x"}, headers=with_cookie(session, csrf))
+    write = await call(api, "POST", "/api/v1/auth/tokens", session, csrf, json={"name": "x"})
     assert write.status_code == 401
 
 
 async def test_login_issues_a_new_session_id(api: ApiClient) -> None:
     """Session fixation: a session id planted before login must not become an authenticated one."""
     planted = "f" * 64
-    response = await api.client.post("/api/v1/auth/login", json=LOGIN, headers={"Cookie": f"{SESSION_COOKIE}={planted}"})
-    api.client.cookies.clear()
+    response = await call(api, "POST", "/api/v1/auth/login", planted, json=LOGIN)
     assert response.status_code == 200, response.text
     issued, _ = session_cookie(response)
     assert issued != planted
-    assert (await api.client.get("/api/v1/auth/me", headers=with_cookie(planted))).status_code == 401
-    assert (await api.client.get("/api/v1/auth/me", headers=with_cookie(issued))).status_code == 200
-    # logging in again from a logged-in browser rotates the id too
-    again = await api.client.post("/api/v1/auth/login", json=LOGIN, headers=with_cookie(issued))
-    api.client.cookies.clear()
+    assert (await call(api, "GET", "/api/v1/auth/me", planted)).status_code == 401
+    assert (await call(api, "GET", "/api/v1/auth/me", issued)).status_code == 200
+    again = await call(api, "POST", "/api/v1/auth/login", issued, json=LOGIN)  # logging in again rotates too
+    assert again.status_code == 200, again.text
     assert session_cookie(again)[0] != issued
-    assert (await api.client.get("/api/v1/auth/me", headers=with_cookie(issued))).status_code == 401
+    assert (await call(api, "GET", "/api/v1/auth/me", issued)).status_code == 401
 
 
-async def test_unknown_or_garbage_cookie_is_401_not_500(api: ApiClient) -> None:
-    for value in ("null", "deadbeef", "x" * 500, "%00%ff"):
-        response = await api.client.get("/api/v1/auth/me", headers=with_cookie(value))
+async def test_unknown_or_garbage_session_cookie_is_401(api: ApiClient) -> None:
+    for value in ("null", "deadbeef" * 8, "x" * 500, "%00%ff"):
+        response = await call(api, "GET", "/api/v1/auth/me", value)
         assert response.status_code == 401, (value, response.text)
+        dropped = [h for h in response.headers.get_list("set-cookie") if h.startswith(f"{SESSION_COOKIE}=")]
+        assert all(h.startswith(f"{SESSION_COOKIE}=null") or h.startswith(f'{SESSION_COOKIE}=""')
+                   for h in dropped), f"an unknown session id is not echoed back: {dropped}"
 
 
 async def test_session_survives_an_app_restart_in_production_mode(backends: BackendSet) -> None:
@@ -128,17 +140,16 @@ async def test_session_survives_an_app_restart_in_production_mode(backends: Back
     """
     async with running_app(backends.settings) as first:
         session, csrf = await login(first)
-        assert (await first.client.get("/api/v1/auth/me", headers=with_cookie(session))).status_code == 200
+        assert (await call(first, "GET", "/api/v1/auth/me", session)).status_code == 200
     async with running_app(backends.settings) as restarted:
-        me = await restarted.client.get("/api/v1/auth/me", headers=with_cookie(session))
+        me = await call(restarted, "GET", "/api/v1/auth/me", session)
         if not backends.settings.redis_url:
             assert me.status_code == 401, me.text
             return
         assert me.status_code == 200, me.text
-        write = await restarted.client.post("/api/v1/auth/tokens", json={"name": "after-restart"},
-                                            headers=with_cookie(session, csrf))
+        write = await call(restarted, "POST", "/api/v1/auth/tokens", session, csrf, json={"name": "after-restart"})
         assert write.status_code == 201, write.text
-        out = await restarted.client.post("/api/v1/auth/logout", headers=with_cookie(session, csrf))
+        out = await call(restarted, "POST", "/api/v1/auth/logout", session, csrf)
         assert out.status_code == 204
     async with running_app(backends.settings) as again:  # the logout is shared too
-        assert (await again.client.get("/api/v1/auth/me", headers=with_cookie(session))).status_code == 401
+        assert (await call(again, "GET", "/api/v1/auth/me", session)).status_code == 401

@@ -85,9 +85,11 @@ class ExecutionLog:
                 await session.commit()
             self.lines_written += len(batch)
             eid = str(self._execution_id)
-            for seq, step, stream, text, ts in batch:
-                event = LogEvent(execution_id=eid, step=step, seq=seq, stream=stream, text=text, ts=ts.isoformat())
-                await self._rt.publisher.publish([self._channel], encode(event))
+            events = [
+                encode(LogEvent(execution_id=eid, step=step, seq=seq, stream=stream, text=text, ts=ts.isoformat()))
+                for seq, step, stream, text, ts in batch
+            ]
+            await self._rt.publisher.publish_many(self._channel, events)
 
     async def close(self) -> None:
         if self._ticker is not None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from app.db.models.executions import Execution, ExecutionStep
 from app.domain.executions.states import EXECUTION_FINAL, STEP_FINAL, check_execution, check_step
+from app.domain.monitoring.observe import observe_step
 from app.domain.pipelines.status import status_key
 from app.domain.runtime import Runtime
 from app.lib.clock import utcnow
@@ -105,6 +106,7 @@ def set_step_status(
         step.exit_code = exit_code
     if message is not None:
         step.message = message
+    observe_step(rt, execution, step, new)
     event = StepStatusEvent(
         execution_id=str(execution.id),
         step=step.name,

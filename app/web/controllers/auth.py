@@ -14,7 +14,7 @@ from app.domain.accounts.ratelimit import LoginLimiter
 from app.domain.accounts.schemas import LoginIn, LoginOut, MeUpdate, TokenCreate, TokenCreated, TokenOut, UserOut
 from app.domain.audit.service import record
 from app.domain.runtime import Runtime
-from app.web.deps import request_meta
+from app.web.deps import drop_presented_session, request_meta
 from app.web.problems import StrictBody, error_responses
 
 
@@ -29,6 +29,7 @@ class AuthController(Controller):
         """Check credentials and start a server-side session; the body carries the CSRF token."""
         limiter = LoginLimiter(rt.cache, rt.settings)
         user, csrf = await users.authenticate(db, limiter, data.username, data.password, request_meta(request))
+        await drop_presented_session(request)  # a new session id on every login (no fixation)
         request.set_session({"user_id": str(user.id), "csrf": csrf})
         return LoginOut(user=users.user_out(user), csrf_token=csrf)
 

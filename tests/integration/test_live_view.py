@@ -169,3 +169,41 @@ async def test_slow_consumer_does_not_stall_fast_ones(
         assert admin_token  # the slow socket is still open and never read: others finished anyway
     finally:
         await slow.close()
+
+
+async def test_removed_member_stops_receiving_within_one_heartbeat(
+    live: httpx.AsyncClient, live_server: LiveServer
+) -> None:
+    from websockets.asyncio.client import connect
+
+    name = "leaver-" + str(id(live))[-6:]
+    user = (await live.post("/api/v1/users", json={"username": name, "password": "password-123"})).json()
+    token = _token_for(live_server, name, "password-123")
+    project, pipeline = await project_and_pipeline(live, "steps:\n  - name: a\n    run: echo hi\n")
+    added = await live.put(f"/api/v1/projects/{project}/members/{user['id']}", json={"role": "reporter"})
+    assert added.status_code == 200
+    seen: list[dict[str, object]] = []
+    async with connect(ws_url(live_server.url, "/ws/monitor"),
+                       additional_headers={"Authorization": f"Bearer {token}"}) as ws:
+
+        async def reader() -> None:
+            async for raw in ws:
+                seen.append(json.loads(raw))
+
+        task = asyncio.create_task(reader())
+        first = await start_run(live, pipeline)
+        await wait_final(live, first)
+        await asyncio.sleep(0.5)
+        assert any(m.get("execution_id") == first for m in seen)
+        removed = await live.delete(f"/api/v1/projects/{project}/members/{user['id']}")
+        assert removed.status_code == 204
+        beats = sum(1 for m in seen if m["type"] == "heartbeat")
+        for _ in range(200):  # until the next heartbeat, when access is re-checked
+            if sum(1 for m in seen if m["type"] == "heartbeat") > beats:
+                break
+            await asyncio.sleep(0.1)
+        second = await start_run(live, pipeline)
+        await wait_final(live, second)
+        await asyncio.sleep(0.5)
+        task.cancel()
+    assert not any(m.get("execution_id") == second for m in seen)

@@ -24,8 +24,8 @@ async def wait_for_approval(run: ExecutionRun, planned: PlannedStep) -> None:
     assert approval is not None
     name = planned.name
     if run.statuses.get(name) != "waiting_approval":
-        await run._change(name, "waiting_approval", attempt=1)
-        await run._system(
+        await run.change(name, "waiting_approval", attempt=1)
+        await run.system(
             f"step {name} waits for approval by a {approval.role} or above"
             + (f" (times out after {approval.timeout:g}s)" if approval.timeout else ""),
             name,
@@ -43,15 +43,15 @@ async def wait_for_approval(run: ExecutionRun, planned: PlannedStep) -> None:
         status, message = row
         if status != "waiting_approval":  # decided through the API, which made the transition
             run.statuses[name] = status
-            await run._system(f"step {name} {message or status}", name)
+            await run.system(f"step {name} {message or status}", name)
             return
         if cancel.is_set():
             status = "timed_out" if run.stop_reason == "timed_out" else "cancelled"
-            await run._change(name, status)
+            await run.change(name, status)
             return
         if deadline is not None and time.monotonic() >= deadline:
-            await run._system(f"approval timed out after {approval.timeout:g}s: rejected", name)
-            await run._change(name, "failed", message="approval timed out")
+            await run.system(f"approval timed out after {approval.timeout:g}s: rejected", name)
+            await run.change(name, "failed", message="approval timed out")
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(cancel.wait(), POLL_S)

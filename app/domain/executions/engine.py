@@ -12,7 +12,6 @@ import shutil
 import time
 import uuid
 from pathlib import Path
-from typing import Any
 
 import structlog
 from sqlalchemy import select
@@ -20,18 +19,16 @@ from sqlalchemy import select
 from app.db.models.executions import Execution, ExecutionStep
 from app.db.models.pipelines import PipelineVersion
 from app.domain.executions import lease
-from app.domain.executions.approval import wait_for_approval
 from app.domain.executions.logstore import ExecutionLog, last_seq
 from app.domain.executions.states import STEP_FINAL
-from app.domain.executions.stepenv import step_environment
+from app.domain.executions.steps import run_step
 from app.domain.executions.transitions import Outbox, announce_step, set_execution_status, set_step_status
 from app.domain.notifications import notify_execution_finished
 from app.domain.pipelines.plan import PlannedStep, RunContext, decide, expand_plan, hard_failures
 from app.domain.pipelines.spec import parse_definition
 from app.domain.projects.secrets import secret_values
-from app.domain.runners.base import StepContext, StepOutcome
-from app.domain.runners.registry import RUNNERS
 from app.domain.runtime import Runtime
+from app.domain.settings.service import current_settings
 from app.lib.clock import ensure_utc, utcnow
 
 log = structlog.get_logger("ansflow.engine")
@@ -60,10 +57,12 @@ class ExecutionRun:
         self.cancel_events: dict[str, asyncio.Event] = {}
         self.stop_reason: str | None = None  # cancelled | timed_out | lost
         self.log: ExecutionLog | None = None
+        self.default_step_timeout: float | None = None
+        self.default_execution_timeout: float | None = None
 
     # --- persistence helpers -------------------------------------------------------------
 
-    async def _change(
+    async def change(
         self,
         step_name: str | None,
         new: str | None,
@@ -94,7 +93,7 @@ class ExecutionRun:
             self.execution = execution
         await outbox.flush(self.rt)
 
-    async def _system(self, text: str, step: str | None = None) -> None:
+    async def system(self, text: str, step: str | None = None) -> None:
         assert self.log is not None
         await self.log.write(step, "system", text)
 
@@ -105,9 +104,12 @@ class ExecutionRun:
         self.log = ExecutionLog(self.rt, self.id, await last_seq(self.rt, self.id))
         self.log.start()
         try:
+            system = await current_settings(self.rt)  # administrators' default timeouts
+            self.default_step_timeout = system.default_step_timeout_s
+            self.default_execution_timeout = system.default_execution_timeout_s
             await self._prepare_workspace()
             secrets = await self._secrets()
-            await self._system(
+            await self.system(
                 f"execution #{self.execution.number} started on {self.worker_id} (attempt {self.execution.attempts})"
             )
             await self._schedule(plan, secrets)
@@ -115,7 +117,7 @@ class ExecutionRun:
         except Exception as exc:  # never leave an execution running because of our own bug
             log.exception("execution crashed", execution_id=str(self.id))
             with contextlib.suppress(Exception):
-                await self._system(f"internal error: {type(exc).__name__}: {exc}")
+                await self.system(f"internal error: {type(exc).__name__}: {exc}")
                 await self._abort("failed", f"internal error: {type(exc).__name__}")
         finally:
             await self.log.close()
@@ -144,7 +146,7 @@ class ExecutionRun:
             previous = self.workspace.parent / str(self.execution.retry_of)
             if previous.is_dir():
                 await asyncio.to_thread(shutil.copytree, previous, self.workspace, symlinks=True)
-                await self._system(f"workspace copied from execution {self.execution.retry_of}")
+                await self.system(f"workspace copied from execution {self.execution.retry_of}")
         self.workspace.mkdir(parents=True, exist_ok=True)
 
     async def _secrets(self) -> dict[str, str]:
@@ -152,10 +154,11 @@ class ExecutionRun:
             return await secret_values(session, self.rt, self.execution.project_id)
 
     def _deadline(self) -> float | None:
-        if not self.execution.timeout_s or self.execution.started_at is None:
+        limit = self.execution.timeout_s or self.default_execution_timeout
+        if not limit or self.execution.started_at is None:
             return None
         elapsed = (utcnow() - ensure_utc(self.execution.started_at)).total_seconds()
-        return time.monotonic() + self.execution.timeout_s - elapsed
+        return time.monotonic() + limit - elapsed
 
     async def _schedule(self, plan: list[PlannedStep], secrets: dict[str, str]) -> None:
         by_name = {p.name: p for p in plan}
@@ -163,7 +166,7 @@ class ExecutionRun:
         context = RunContext(branch=info.get("branch"), event=str(info.get("event", "manual")))
         for name, status in list(self.statuses.items()):
             if status == "running":  # left over from a worker that died: run it again
-                await self._change(name, "pending", message="re-run after worker loss")
+                await self.change(name, "pending", message="re-run after worker loss")
         tasks: dict[str, asyncio.Task[None]] = {}
         deadline = self._deadline()
         next_renew = time.monotonic() + lease.renew_every(self.rt)
@@ -171,12 +174,12 @@ class ExecutionRun:
             if self.stop_reason is None:
                 decisions = decide(plan, self.statuses, context)
                 for name in decisions.skip:
-                    await self._change(name, "skipped", message="condition not met or upstream failed")
-                    await self._system(f"step {name} skipped", name)
+                    await self.change(name, "skipped", message="condition not met or upstream failed")
+                    await self.system(f"step {name} skipped", name)
                 for name in decisions.start:
                     if name not in tasks:
                         self.cancel_events[name] = asyncio.Event()
-                        tasks[name] = asyncio.create_task(self._run_step(by_name[name], secrets, deadline))
+                        tasks[name] = asyncio.create_task(run_step(self, by_name[name], secrets, deadline))
                 if decisions.skip and not decisions.start:
                     continue
             running = {n: t for n, t in tasks.items() if not t.done()}
@@ -202,16 +205,18 @@ class ExecutionRun:
         waiting = all(self.statuses.get(n) == "waiting_approval" for n in running)
         want = "waiting_approval" if waiting else "running"
         if self.execution.status != want and self.stop_reason is None:
-            await self._change(None, None, execution_status=want)
+            await self.change(None, None, execution_status=want)
 
     async def _poll_control(self, deadline: float | None) -> None:
         async with self.rt.sessionmaker() as session:
             cancel = await session.scalar(select(Execution.cancel_requested).where(Execution.id == self.id))
         if cancel:
-            await self._system("cancel requested: stopping running steps")
+            await self.system("cancel requested: stopping running steps")
             self._stop("cancelled")
         elif deadline is not None and time.monotonic() >= deadline:
-            await self._system(f"execution timed out after {self.execution.timeout_s:g}s")
+            await self.system(
+                f"execution timed out after {self.execution.timeout_s or self.default_execution_timeout:g}s"
+            )
             self._stop("timed_out")
 
     def _stop(self, reason: str) -> None:
@@ -219,70 +224,15 @@ class ExecutionRun:
         for event in self.cancel_events.values():
             event.set()
 
-    # --- steps -----------------------------------------------------------------------------
-
-    async def _run_step(self, planned: PlannedStep, secrets: dict[str, str], deadline: float | None) -> None:
-        if planned.kind == "approval":
-            await wait_for_approval(self, planned)
-            return
-        spec = planned.spec
-        attempts = spec.retries + 1
-        outcome = StepOutcome(status="failed", message="not run")
-        for attempt in range(1, attempts + 1):
-            await self._change(planned.name, "running", attempt=attempt)
-            await self._system(f"step {planned.name}: attempt {attempt} of {attempts}", planned.name)
-            outcome = await self._attempt(planned, secrets, deadline)
-            if outcome.status == "success" or outcome.status == "cancelled" or self.stop_reason:
-                break
-            if attempt < attempts:
-                await self._system(
-                    f"step {planned.name}: attempt {attempt} {outcome.status}"
-                    f"{f' (exit {outcome.exit_code})' if outcome.exit_code is not None else ''}; "
-                    f"retrying in {spec.retry_delay:g}s",
-                    planned.name,
-                )
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.cancel_events[planned.name].wait(), spec.retry_delay)
-                if self.stop_reason:
-                    break
-        status = outcome.status
-        if self.stop_reason == "timed_out" and status == "cancelled":
-            status = "timed_out"
-        summary = f"step {planned.name} {status}" + (f" (exit {outcome.exit_code})" if outcome.exit_code else "")
-        await self._system(summary, planned.name)  # runners already logged their reason
-        await self._change(planned.name, status, exit_code=outcome.exit_code, message=outcome.message)
-
-    async def _attempt(self, planned: PlannedStep, secrets: dict[str, str], deadline: float | None) -> StepOutcome:
-        spec = planned.spec
-        timeout = spec.timeout
-        if deadline is not None:
-            left = max(deadline - time.monotonic(), 0.0)
-            timeout = left if timeout is None else min(timeout, left)
-        event = self.cancel_events[planned.name]
-        if not self.stop_reason:
-            event.clear()
-        ctx = StepContext(
-            execution_id=str(self.id),
-            step_name=planned.name,
-            workspace=self.workspace,
-            env=step_environment(self.execution, self.spec, planned, self.workspace, secrets),
-            timeout_s=timeout,
-            secrets=secrets,
-            cancel=event,
-        )
-        assert self.log is not None
-        config: Any = planned.spec.config
-        return await RUNNERS[planned.kind].run(config, ctx, self.log.sink_for(planned.name))
-
     # --- the end ---------------------------------------------------------------------------
 
     async def _finish(self, plan: list[PlannedStep]) -> None:
         if self.stop_reason == "lost":
-            await self._system("lease lost to another worker; leaving the execution to it")
+            await self.system("lease lost to another worker; leaving the execution to it")
             return
         for name, status in list(self.statuses.items()):
             if status not in STEP_FINAL:
-                await self._change(name, "cancelled" if self.stop_reason else "skipped")
+                await self.change(name, "cancelled" if self.stop_reason else "skipped")
         if self.stop_reason in ("cancelled", "timed_out"):
             final = self.stop_reason
         else:
@@ -293,15 +243,15 @@ class ExecutionRun:
                 final = "timed_out"
             else:
                 final = "failed"
-        await self._system(f"execution {final}")
+        await self.system(f"execution {final}")
         assert self.log is not None
         await self.log.flush()
-        await self._change(None, None, execution_status=final)
+        await self.change(None, None, execution_status=final)
         await notify_execution_finished(self.rt, self.execution)
 
     async def _abort(self, final: str, message: str) -> None:
         self._stop("cancelled")
         for name, status in list(self.statuses.items()):
             if status in ("pending", "running", "waiting_approval"):
-                await self._change(name, "cancelled")
-        await self._change(None, None, execution_status=final, message=message)
+                await self.change(name, "cancelled")
+        await self.change(None, None, execution_status=final, message=message)

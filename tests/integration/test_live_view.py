@@ -160,7 +160,13 @@ async def test_slow_consumer_does_not_stall_fast_ones(
     _, pipeline = await project_and_pipeline(live, BURSTS)
     execution = await start_run(live, pipeline)
     url = ws_url(live_server.url, f"/ws/executions/{execution}")
-    slow = await connect(url, additional_headers={"Authorization": f"Bearer {live_token}"}, max_queue=1, max_size=2**16)
+    slow = await connect(
+        url,
+        additional_headers={"Authorization": f"Bearer {live_token}"},
+        max_queue=1,
+        max_size=2**16,
+        ping_interval=None,
+    )
     try:
         fast = await asyncio.gather(*(Follower().follow(url, live_token) for _ in range(clients)))
         total = len(await stored_seqs(live, execution))
@@ -183,8 +189,9 @@ async def test_removed_member_stops_receiving_within_one_heartbeat(
     added = await live.put(f"/api/v1/projects/{project}/members/{user['id']}", json={"role": "reporter"})
     assert added.status_code == 200
     seen: list[dict[str, object]] = []
-    async with connect(ws_url(live_server.url, "/ws/monitor"),
-                       additional_headers={"Authorization": f"Bearer {token}"}) as ws:
+    async with connect(
+        ws_url(live_server.url, "/ws/monitor"), additional_headers={"Authorization": f"Bearer {token}"}
+    ) as ws:
 
         async def reader() -> None:
             async for raw in ws:

@@ -79,7 +79,7 @@ class Follower:
         if token:
             extra["Authorization"] = f"Bearer {token}"
         async with asyncio.timeout(timeout):
-            async with connect(url, additional_headers=extra, max_size=None, max_queue=None) as ws:
+            async with connect(url, additional_headers=extra, max_size=None, max_queue=None, ping_interval=None) as ws:
                 try:
                     async for raw in ws:
                         self.messages.append(json.loads(raw))

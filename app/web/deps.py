@@ -70,6 +70,7 @@ async def drop_presented_session(connection: ASGIConnection[Any, Any, Any, Any])
     if config is None:
         return
     old = connection.cookies.pop(config.key, None)  # the middleware reads the same parsed cookies
+    connection.clear_session()  # also forgets the id the middleware noted when the request came in
     if old:
         await config.get_store_from_app(connection.app).delete(old)
 
@@ -95,7 +96,8 @@ async def resolve_principal(
     if method is not None and method not in SAFE_METHODS:
         expected = str(session.get("csrf", ""))
         given = connection.headers.get(CSRF_HEADER, "")
-        if not expected or not secrets.compare_digest(expected, given):
+        # bytes: compare_digest raises on non-ASCII str, and a header may carry any latin-1 byte
+        if not expected or not secrets.compare_digest(expected.encode(), given.encode()):
             raise Forbidden("missing or invalid X-CSRF-Token header for a cookie-authenticated write")
     return await load_principal(db, uuid.UUID(str(user_id)), "session", meta)
 

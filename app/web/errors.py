@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
@@ -29,7 +30,7 @@ DOMAIN_STATUS: dict[type[domain.DomainError], int] = {
 def _status_for(exc: domain.DomainError) -> int:
     for cls in type(exc).__mro__:
         if cls in DOMAIN_STATUS:
-            return DOMAIN_STATUS[cls]  # type: ignore[index]
+            return DOMAIN_STATUS[cls]
     return 400
 
 
@@ -48,14 +49,25 @@ def on_domain_error(_: Request[Any, Any, Any], exc: domain.DomainError) -> Respo
     return problem_response(body, headers)
 
 
+def _is_undecodable_body(exc: BaseException) -> bool:
+    """Litestar turns msgspec's DecodeError (bad JSON, as opposed to a wrong shape) into a 400 ClientException."""
+    cause = exc.__cause__
+    while cause is not None:
+        if isinstance(cause, msgspec.DecodeError) and not isinstance(cause, msgspec.ValidationError):
+            return True
+        cause = cause.__cause__
+    return False
+
+
 def on_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
     status = exc.status_code
     if isinstance(exc, ValidationException):
         errors = field_problems(exc.extra)
         detail = "the request is invalid" if errors else str(exc.detail)
-        if "malformed" in str(exc.detail).lower():
-            detail = "request body is not valid JSON"
         return problem_response(problem(400, detail, errors, title="Validation failed"))
+    if _is_undecodable_body(exc):
+        return problem_response(problem(400, f"the request body is not valid JSON ({exc.detail})",
+                                        [FieldProblem("body", "not valid JSON")], title="Malformed request body"))
     detail = str(exc.detail) if status < 500 else "the server could not complete the request"
     headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() in {"allow", "retry-after"}}
     return problem_response(problem(status, detail), headers or None)

@@ -33,8 +33,9 @@ _TITLES = {
     503: "Service unavailable",
 }
 
-_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]*)`")
+_NAMED_FIELD = re.compile(r"(unknown|missing required) field `([^`]*)`")
 _AT_PATH = re.compile(r" - at `\$\.?([^`]*)`")
+_BODY_PARAMETER = "data"  # Litestar's name for the request body parameter: clients never see it
 
 
 def problem(status: int, detail: str, errors: list[FieldProblem] | None = None, title: str | None = None) -> Problem:
@@ -44,28 +45,30 @@ def problem(status: int, detail: str, errors: list[FieldProblem] | None = None, 
                    errors=errors or [])
 
 
+def _field_problem(item: dict[str, Any]) -> FieldProblem:
+    message = str(item.get("message", "invalid value"))
+    key = str(item.get("key") or "")
+    at = _AT_PATH.search(message)
+    prefix = at.group(1) if at else ""
+    named = _NAMED_FIELD.search(message)
+    if named:  # the field is named as sent, even an empty name
+        kind, name = named.groups()
+        field = f"{prefix}.{name}" if prefix else name
+        return FieldProblem(field=field, message="unknown field" if kind == "unknown" else "required field missing")
+    if prefix:
+        return FieldProblem(field=prefix, message=_AT_PATH.sub("", message))
+    if item.get("source") == "body" and key == _BODY_PARAMETER:
+        if message == repr(key):  # Litestar's KeyError text: there was no body at all
+            return FieldProblem(field="body", message="a JSON request body is required")
+        return FieldProblem(field="body", message=message)
+    return FieldProblem(field=key or "body", message=message)
+
+
 def field_problems(extra: Any) -> list[FieldProblem]:
     """Turn Litestar/msgspec validation extras into [{field, message}] naming the real field."""
     if not isinstance(extra, list):
         return []
-    out: list[FieldProblem] = []
-    for item in extra:
-        if not isinstance(item, dict):
-            continue
-        message = str(item.get("message", "invalid value"))
-        field = str(item.get("key") or "")
-        unknown = _UNKNOWN_FIELD.search(message)
-        at = _AT_PATH.search(message)
-        if unknown:  # the field is named as sent, even an empty name
-            prefix = at.group(1) if at else ""
-            out.append(FieldProblem(field=f"{prefix}.{unknown.group(1)}" if prefix else unknown.group(1),
-                                    message="unknown field"))
-            continue
-        if at and at.group(1):
-            field = at.group(1)
-            message = _AT_PATH.sub("", message)
-        out.append(FieldProblem(field=field or "body", message=message))
-    return out
+    return [_field_problem(item) for item in extra if isinstance(item, dict)]
 
 
 def error_responses(*codes: int) -> dict[int, ResponseSpec]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from http.cookies import SimpleCookie
 
 import httpx
+import pytest
 
 from app.web.asgi import SESSION_COOKIE
 from tests.support.backends import BackendSet
@@ -70,8 +71,12 @@ async def test_cookie_writes_need_the_sessions_csrf_token(api: ApiClient) -> Non
     assert missing.status_code == 403, missing.text
     assert missing.headers["content-type"].startswith("application/problem+json")
     assert "csrf" in missing.json()["detail"].lower()
-    wrong = await call(api, "POST", "/api/v1/auth/tokens", session, "x" * len(csrf), json={"name": "c"})
-    assert wrong.status_code == 403, wrong.text
+    for bad in ("x" * len(csrf), csrf[:-1], csrf + "x", "\u00e9" * 8, csrf.upper() if csrf.upper() != csrf else "X"):
+        api.client.cookies.clear()
+        wrong = await api.client.post("/api/v1/auth/tokens", json={"name": "c"},
+                                      headers={"Cookie": f"{SESSION_COOKIE}={session}",
+                                               "X-CSRF-Token": bad.encode("latin-1")})  # type: ignore[dict-item]
+        assert wrong.status_code == 403, (bad, wrong.text)
     other_session, other_csrf = await login(api)
     assert other_session != session
     crossed = await call(api, "POST", "/api/v1/auth/tokens", session, other_csrf, json={"name": "c"})
@@ -153,3 +158,16 @@ async def test_session_survives_an_app_restart_in_production_mode(backends: Back
         assert out.status_code == 204
     async with running_app(backends.settings) as again:  # the logout is shared too
         assert (await call(again, "GET", "/api/v1/auth/me", session)).status_code == 401
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "app/web/asgi.py: Litestar's server-side session middleware stores an empty session under any id a "
+    "client sends and echoes it back, on every route; a non-latin-1 cookie value then fails with a 500. "
+    "Routes that authenticate drop such ids (app/web/deps.py); public routes need a session backend that "
+    "ignores ids it never issued."))
+async def test_public_routes_neither_adopt_nor_choke_on_unknown_session_ids(api: ApiClient) -> None:
+    planted = "deadbeef" * 8
+    response = await call(api, "GET", "/health", planted)
+    echoed = [h for h in response.headers.get_list("set-cookie") if planted in h]
+    garbage = await call(api, "GET", "/health", "%00%ff")
+    assert (response.status_code, echoed, garbage.status_code) == (200, [], 200)

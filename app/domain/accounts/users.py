@@ -17,7 +17,7 @@ from app.domain.accounts.ratelimit import LoginLimiter
 from app.domain.accounts.schemas import MeUpdate, UserCreate, UserOut, UserUpdate
 from app.domain.audit.service import record
 from app.lib.clock import utcnow
-from app.lib.errors import Conflict, Forbidden, NotAuthenticated, NotFound, ValidationFailed
+from app.lib.errors import Conflict, Forbidden, NotAuthenticated, NotFound, RateLimited, ValidationFailed
 from app.lib.security import hash_password, verify_password
 
 
@@ -39,7 +39,13 @@ async def authenticate(
     session: AsyncSession, limiter: LoginLimiter, username: str, password: str, meta: RequestMeta
 ) -> tuple[User, str]:
     """Check credentials (rate limited) and return the user plus a fresh CSRF token."""
-    await limiter.check(username, meta.ip)
+    try:
+        await limiter.check(username, meta.ip)
+    except RateLimited:  # refused attempts are audited too: a brute force stays visible
+        record(session, None, "auth.login_failed", "user", None, result="rate_limited", meta=meta,
+               actor_name=username[:64])
+        await session.commit()
+        raise
     user = await session.scalar(select(User).where(User.username == username))
     if user is None or not verify_password(user.password_hash, password) or not user.is_active:
         await limiter.failed(username, meta.ip)

@@ -58,6 +58,6 @@ class AuthController(Controller):
         return await tokens.list_tokens(db, principal)
 
     @delete("/tokens/{token_id:uuid}",
-            responses=error_responses(401, 403, 404))
+            responses=error_responses(400, 401, 403, 404))
     async def revoke_token(self, token_id: uuid.UUID, principal: Principal, db: AsyncSession) -> None:
         await tokens.revoke_token(db, principal, token_id)

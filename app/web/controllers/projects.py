@@ -42,7 +42,7 @@ class ProjectsController(Controller):
     ) -> ProjectOut:
         return await service.create_project(db, rt, principal, data)
 
-    @get(PID, responses=error_responses(401, 404))
+    @get(PID, responses=error_responses(400, 401, 404))
     async def get_project(
         self, project_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime
     ) -> ProjectOut:
@@ -55,11 +55,11 @@ class ProjectsController(Controller):
     ) -> ProjectOut:
         return await service.update_project(db, rt, principal, project_id, data)
 
-    @delete(PID, responses=error_responses(401, 403, 404))
+    @delete(PID, responses=error_responses(400, 401, 403, 404))
     async def delete_project(self, project_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime) -> None:
         await service.delete_project(db, rt, principal, project_id)
 
-    @get(PID + "/members", responses=error_responses(401, 404))
+    @get(PID + "/members", responses=error_responses(400, 401, 404))
     async def list_members(
         self, project_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime
     ) -> list[MemberOut]:
@@ -72,13 +72,13 @@ class ProjectsController(Controller):
     ) -> MemberOut:
         return await members.put_member(db, rt, principal, project_id, user_id, data.role)
 
-    @delete(PID + "/members/{user_id:uuid}", responses=error_responses(401, 403, 404, 409))
+    @delete(PID + "/members/{user_id:uuid}", responses=error_responses(400, 401, 403, 404, 409))
     async def remove_member(
         self, project_id: uuid.UUID, user_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime
     ) -> None:
         await members.remove_member(db, rt, principal, project_id, user_id)
 
-    @get(PID + "/secrets", responses=error_responses(401, 404))
+    @get(PID + "/secrets", responses=error_responses(400, 401, 404))
     async def list_secrets(
         self, project_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime
     ) -> list[SecretOut]:
@@ -91,7 +91,7 @@ class ProjectsController(Controller):
     ) -> SecretOut:
         return await secrets.put_secret(db, rt, principal, project_id, name, data.value)
 
-    @delete(PID + "/secrets/{name:str}", responses=error_responses(401, 403, 404))
+    @delete(PID + "/secrets/{name:str}", responses=error_responses(400, 401, 403, 404))
     async def delete_secret(
         self, project_id: uuid.UUID, name: str, principal: Principal, db: AsyncSession, rt: Runtime
     ) -> None:

@@ -32,7 +32,7 @@ class UsersController(Controller):
     async def create_user(self, data: StrictBody[UserCreate], admin: Principal, db: AsyncSession) -> UserOut:
         return await users.create_user(db, admin, data)
 
-    @get("/{user_id:uuid}", responses=error_responses(401, 403, 404))
+    @get("/{user_id:uuid}", responses=error_responses(400, 401, 403, 404))
     async def get_user(self, user_id: uuid.UUID, admin: Principal, db: AsyncSession) -> UserOut:
         return users.user_out(await users.get_user(db, user_id))
 
@@ -42,6 +42,6 @@ class UsersController(Controller):
     ) -> UserOut:
         return await users.update_user(db, admin, user_id, data)
 
-    @delete("/{user_id:uuid}", responses=error_responses(401, 403, 404, 409))
+    @delete("/{user_id:uuid}", responses=error_responses(400, 401, 403, 404, 409))
     async def delete_user(self, user_id: uuid.UUID, admin: Principal, db: AsyncSession) -> None:
         await users.delete_user(db, admin, user_id)

@@ -1,0 +1,99 @@
+"""``app.lib.cache.create_cache``: the operations domain code relies on behave the same in memory and
+on Redis (values domain code caches are bytes, str and int: DESIGN.md caches Structs as bytes)."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from app.config import Settings
+from app.lib.cache import create_cache, key
+
+
+@pytest.fixture
+async def cache(contract_settings: Settings) -> AsyncIterator[Any]:
+    cache = create_cache(contract_settings)
+    await cache.init()
+    yield cache
+    await cache.close()
+
+
+def fresh(settings: Settings) -> str:
+    return key(settings, "contract", secrets.token_hex(6))
+
+
+@pytest.mark.parametrize("value", [b"\x00bytes\xff", "text \u00e9", 42, 0])
+async def test_set_get_delete_round_trip(cache: Any, contract_settings: Settings, value: object) -> None:
+    k = fresh(contract_settings)
+    assert await cache.get(k) is None
+    assert await cache.get(k, default="fallback") == "fallback"
+    await cache.set(k, value, expire=30)
+    got = await cache.get(k)
+    assert got == value and type(got) is type(value)
+    assert await cache.delete(k)
+    assert await cache.get(k) is None
+    assert not await cache.delete(k), "deleting an absent key reports nothing deleted"
+
+
+async def test_overwrite_replaces_the_value(cache: Any, contract_settings: Settings) -> None:
+    k = fresh(contract_settings)
+    await cache.set(k, b"one", expire=30)
+    await cache.set(k, b"two", expire=30)
+    assert await cache.get(k) == b"two"
+
+
+async def test_incr_counts_from_absent(cache: Any, contract_settings: Settings) -> None:
+    k = fresh(contract_settings)
+    assert [await cache.incr(k) for _ in range(3)] == [1, 2, 3]
+    assert int(await cache.get(k)) == 3
+    await cache.delete(k)
+    assert await cache.incr(k) == 1
+
+
+async def test_expire_and_ttl(cache: Any, contract_settings: Settings) -> None:
+    k = fresh(contract_settings)
+    await cache.incr(k)
+    await cache.expire(k, 30)
+    ttl = await cache.get_expire(k)
+    assert 0 < ttl <= 30
+    short = fresh(contract_settings)
+    await cache.set(short, b"soon gone", expire=1)
+    assert await cache.get(short) == b"soon gone"
+    deadline = time.monotonic() + 5
+    while await cache.get(short) is not None:
+        assert time.monotonic() < deadline, "an entry outlived its expiry"
+        await asyncio.sleep(0.1)
+
+
+async def test_two_processes_see_each_others_writes(contract_settings: Settings, flavour: str) -> None:
+    """Production runs many processes on one Redis: a write or delete in one is seen by the others,
+    including a value the other had already read (its memory tier must be invalidated)."""
+    if flavour == "memory":
+        pytest.skip("the in-process cache belongs to one process")
+    first, second = create_cache(contract_settings), create_cache(contract_settings)
+    await first.init()
+    await second.init()
+    try:
+        k = fresh(contract_settings)
+        await first.set(k, b"v1", expire=60)
+        assert await second.get(k) == b"v1"
+        assert await second.get(k) == b"v1"  # now possibly held in second's memory tier
+        await first.set(k, b"v2", expire=60)
+        await _eventually(second, k, b"v2")
+        await first.delete(k)
+        await _eventually(second, k, None)
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def _eventually(cache: Any, k: str, expected: object, within_s: float = 3.0) -> None:
+    deadline = time.monotonic() + within_s
+    while (got := await cache.get(k)) != expected:
+        assert time.monotonic() < deadline, f"still {got!r}, expected {expected!r}"
+        await asyncio.sleep(0.05)

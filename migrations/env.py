@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 
 from app.config import Settings
 from app.db.engine import create_engine
+from app.db.migrate import compare_type
 from app.db.models.registry import metadata
 
 config = context.config
@@ -27,7 +28,7 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
+        compare_type=compare_type,
         transaction_per_migration=True,
     )
     with context.begin_transaction():

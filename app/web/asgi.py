@@ -10,7 +10,6 @@ from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
 from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.di import Provide
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
@@ -25,12 +24,18 @@ from app.web.controllers.auth import AuthController
 from app.web.controllers.events import ExecutionEventsController
 from app.web.controllers.executions import ExecutionsController
 from app.web.controllers.health import HealthController
+from app.web.controllers.metrics import prometheus_metrics
+from app.web.controllers.monitoring import MonitoringController
 from app.web.controllers.pipelines import PipelinesController
 from app.web.controllers.projects import ProjectsController
+from app.web.controllers.settings import SettingsController
 from app.web.controllers.users import UsersController
+from app.web.controllers.webhooks import WebhooksController
 from app.web.deps import provide_db, provide_principal, provide_runtime
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.lifespan import make_lifespan
+from app.web.sessions import StrictSessionConfig
+from app.web.middleware.metrics import request_metrics
 from app.web.sockets import SOCKETS
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
@@ -66,7 +71,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
     channels = _channels(settings)
-    sessions = ServerSideSessionConfig(
+    sessions = StrictSessionConfig(
         store="sessions",
         key=SESSION_COOKIE,
         httponly=True,
@@ -83,6 +88,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         PipelinesController,
         ExecutionsController,
         ExecutionEventsController,
+        SettingsController,
+        MonitoringController,
+        WebhooksController,
+        prometheus_metrics,
         *SOCKETS,
         index,
     ]
@@ -91,13 +100,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False)
         )
     return Litestar(
+        logging_config=None,  # structlog and ANSFLOW_LOG_LEVEL decide (configure_logging above)
         route_handlers=route_handlers,
         dependencies={
             "rt": Provide(provide_runtime, sync_to_thread=False),
             "db": Provide(provide_db),
             "principal": Provide(provide_principal),
         },
-        middleware=[sessions.middleware],
+        middleware=[request_metrics, sessions.middleware],
         stores={"sessions": _session_store(settings)},
         plugins=[channels],
         exception_handlers=EXCEPTION_HANDLERS,

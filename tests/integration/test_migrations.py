@@ -13,7 +13,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from advanced_alchemy.types import GUID
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -23,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from app.config import ConfigError, Settings
 from app.db.engine import create_engine
-from app.db.migrate import alembic_config, head_revision, upgrade
+from app.db.migrate import alembic_config, compare_type, head_revision, upgrade
 from app.db.models.registry import metadata
 from tests.support.backends import PG_ADMIN_URL, BackendSet
 from tests.support.client import running_app
@@ -75,16 +74,6 @@ def _inspect(settings: Settings, fn: Any) -> Any:
 
 def tables(settings: Settings) -> set[str]:
     return set(_inspect(settings, lambda conn: inspect(conn).get_table_names()))
-
-
-def compare_type(context: Any, inspected: Any, metadata_column: Any, inspected_type: Any,
-                 metadata_type: Any) -> bool | None:
-    """Alembic's type comparison, minus one false positive: SQLite has no UUID type, advanced-alchemy's
-    GUID is BINARY(16) there, and SQLite reflects an unknown BINARY as NUMERIC. (migrations/env.py
-    compares types without this, so ``alembic revision --autogenerate`` on SQLite proposes bogus changes.)"""
-    if isinstance(metadata_type, GUID) and context.dialect.name == "sqlite":
-        return type(inspected_type).__name__.upper() not in {"NUMERIC", "BINARY", "BLOB", "NULLTYPE"}
-    return None  # the default comparison
 
 
 def schema_diff(settings: Settings) -> list[Any]:

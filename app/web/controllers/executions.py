@@ -18,7 +18,7 @@ from app.domain.projects.access import require
 from app.domain.projects.permissions import Action
 from app.domain.runtime import Runtime
 from app.web.pagination import Limit, Offset, Page
-from app.web.problems import error_responses
+from app.web.problems import StrictBody, error_responses
 
 EXE = "/{execution_id:uuid}"
 Status = Literal["queued", "running", "waiting_approval", "success", "failed", "cancelled", "timed_out"]
@@ -47,13 +47,13 @@ class ExecutionsController(Controller):
         )
         return Page(items=items, total=total, limit=limit, offset=offset)
 
-    @get(EXE, responses=error_responses(401, 404))
+    @get(EXE, responses=error_responses(400, 401, 404))
     async def get_execution(
         self, execution_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime
     ) -> ExecutionOut:
         return await queries.get_detail(db, rt, principal, execution_id)
 
-    @post(EXE + "/cancel", status_code=202, responses=error_responses(401, 403, 404, 409))
+    @post(EXE + "/cancel", status_code=202, responses=error_responses(400, 401, 403, 404, 409))
     async def cancel(
         self, execution_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime
     ) -> ExecutionOut:
@@ -62,7 +62,12 @@ class ExecutionsController(Controller):
 
     @post(EXE + "/retry", responses=error_responses(400, 401, 403, 404, 409))
     async def retry(
-        self, execution_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime, data: RetryIn | None = None
+        self,
+        execution_id: uuid.UUID,
+        principal: Principal,
+        db: AsyncSession,
+        rt: Runtime,
+        data: StrictBody[RetryIn | None] = None,
     ) -> ExecutionOut:
         """A new execution; from "failed" keeps succeeded steps' results and workspace."""
         return await service.retry(db, rt, principal, execution_id, (data or RetryIn()).from_)
@@ -75,7 +80,7 @@ class ExecutionsController(Controller):
         principal: Principal,
         db: AsyncSession,
         rt: Runtime,
-        data: DecisionIn | None = None,
+        data: StrictBody[DecisionIn | None] = None,
     ) -> ExecutionOut:
         return await service.decide_approval(
             db, rt, principal, execution_id, step_name, True, (data or DecisionIn()).comment
@@ -89,7 +94,7 @@ class ExecutionsController(Controller):
         principal: Principal,
         db: AsyncSession,
         rt: Runtime,
-        data: DecisionIn | None = None,
+        data: StrictBody[DecisionIn | None] = None,
     ) -> ExecutionOut:
         return await service.decide_approval(
             db, rt, principal, execution_id, step_name, False, (data or DecisionIn()).comment
@@ -111,7 +116,7 @@ class ExecutionsController(Controller):
         await require(db, rt, principal, execution.project_id, Action.READ, what="execution")
         return await queries.read_logs(db, execution_id, after_seq=after_seq, step=step, limit=limit, q=q)
 
-    @get(EXE + "/logs.txt", media_type=MediaType.TEXT, responses=error_responses(401, 404))
+    @get(EXE + "/logs.txt", media_type=MediaType.TEXT, responses=error_responses(400, 401, 404))
     async def logs_text(self, execution_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime) -> Stream:
         """The whole log as text, one stored line per line (streamed in pages)."""
         execution = await queries.load_execution(db, execution_id)

@@ -24,7 +24,7 @@ from app.domain.pipelines.status import pipeline_status
 from app.domain.projects.permissions import Action
 from app.domain.runtime import Runtime
 from app.web.pagination import Limit, Offset, Page
-from app.web.problems import error_responses
+from app.web.problems import StrictBody, error_responses
 
 PIPE = "/pipelines/{pipeline_id:uuid}"
 
@@ -48,17 +48,24 @@ class PipelinesController(Controller):
 
     @post("/projects/{project_id:uuid}/pipelines", responses=error_responses(400, 401, 403, 404, 409))
     async def create_pipeline(
-        self, project_id: uuid.UUID, data: PipelineCreate, principal: Principal, db: AsyncSession, rt: Runtime
+        self,
+        project_id: uuid.UUID,
+        data: StrictBody[PipelineCreate],
+        principal: Principal,
+        db: AsyncSession,
+        rt: Runtime,
     ) -> PipelineOut:
         """The definition is validated; it becomes version 1."""
         return await service.create_pipeline(db, rt, principal, project_id, data)
 
     @post("/pipelines/validate", status_code=200, responses=error_responses(400, 401, 404))
-    async def validate(self, data: ValidateIn, principal: Principal, db: AsyncSession, rt: Runtime) -> ValidateOut:
+    async def validate(
+        self, data: StrictBody[ValidateIn], principal: Principal, db: AsyncSession, rt: Runtime
+    ) -> ValidateOut:
         """Every problem with its YAML line, and the plan after matrix expansion."""
         return await service.validate(db, rt, principal, data.definition, data.project_id)
 
-    @get(PIPE, responses=error_responses(401, 404))
+    @get(PIPE, responses=error_responses(400, 401, 404))
     async def get_pipeline(
         self, pipeline_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime
     ) -> PipelineOut:
@@ -66,12 +73,17 @@ class PipelinesController(Controller):
 
     @put(PIPE, responses=error_responses(400, 401, 403, 404, 409))
     async def update_pipeline(
-        self, pipeline_id: uuid.UUID, data: PipelineUpdate, principal: Principal, db: AsyncSession, rt: Runtime
+        self,
+        pipeline_id: uuid.UUID,
+        data: StrictBody[PipelineUpdate],
+        principal: Principal,
+        db: AsyncSession,
+        rt: Runtime,
     ) -> PipelineOut:
         """A changed name or definition is saved as a new numbered version."""
         return await service.update_pipeline(db, rt, principal, pipeline_id, data)
 
-    @delete(PIPE, responses=error_responses(401, 403, 404))
+    @delete(PIPE, responses=error_responses(400, 401, 403, 404))
     async def delete_pipeline(
         self, pipeline_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime
     ) -> None:
@@ -92,14 +104,14 @@ class PipelinesController(Controller):
 
     @post(PIPE + "/runs", responses=error_responses(400, 401, 403, 404))
     async def run_pipeline(
-        self, pipeline_id: uuid.UUID, data: RunIn, principal: Principal, db: AsyncSession, rt: Runtime
+        self, pipeline_id: uuid.UUID, data: StrictBody[RunIn], principal: Principal, db: AsyncSession, rt: Runtime
     ) -> ExecutionOut:
         """Queue an execution; its priority is the request's, else the pipeline's, else normal."""
         return await executions.run_pipeline(
             db, rt, principal, pipeline_id, dict(data.variables), data.priority, data.ref
         )
 
-    @get(PIPE + "/status", responses=error_responses(401, 404))
+    @get(PIPE + "/status", responses=error_responses(400, 401, 404))
     async def status(
         self, pipeline_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime
     ) -> PipelineStatus:

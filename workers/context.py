@@ -8,10 +8,10 @@ import socket
 import uuid
 
 import dramatiq
-from cashews import Cache
 
 from app.config import Settings
 from app.domain.runtime import Runtime, build_runtime
+from app.lib.cache import AnsflowCache
 
 
 class WorkerContext:
@@ -20,12 +20,12 @@ class WorkerContext:
     def __init__(self) -> None:
         self.settings: Settings | None = None
         self.broker: dramatiq.Broker | None = None
-        self.shared_cache: Cache | None = None
+        self.shared_cache: AnsflowCache | None = None
         self.runtime: Runtime | None = None
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._lock = asyncio.Lock()
 
-    def configure(self, settings: Settings, broker: dramatiq.Broker, shared_cache: Cache | None = None) -> None:
+    def configure(self, settings: Settings, broker: dramatiq.Broker, shared_cache: AnsflowCache | None = None) -> None:
         self.settings, self.broker, self.shared_cache = settings, broker, shared_cache
         self.runtime = None
 

@@ -9,13 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import dramatiq
-from cashews import Cache
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.config import Settings
 from app.db.engine import create_engine, create_sessionmaker
 from app.lib.broker import Queues, create_broker
-from app.lib.cache import create_cache
+from app.lib.cache import AnsflowCache, create_cache
 from app.lib.events import ChannelNames, EventPublisher, create_publisher
 from app.lib.security import SecretBox
 
@@ -25,7 +24,7 @@ class Runtime:
     settings: Settings
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
-    cache: Cache
+    cache: AnsflowCache
     publisher: EventPublisher
     broker: dramatiq.Broker
     box: SecretBox

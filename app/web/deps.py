@@ -20,6 +20,7 @@ from app.domain.accounts.principal import Principal, RequestMeta
 from app.domain.accounts.tokens import principal_for_token
 from app.domain.accounts.users import load_principal
 from app.domain.runtime import Runtime
+from app.lib.cache import AnsflowCache
 from app.lib.errors import Forbidden, NotAuthenticated
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -75,6 +76,11 @@ async def drop_presented_session(connection: ASGIConnection[Any, Any, Any, Any])
         await config.get_store_from_app(connection.app).delete(old)
 
 
+def _cache(connection: ASGIConnection[Any, Any, Any, Any]) -> AnsflowCache | None:
+    rt: Runtime | None = getattr(connection.app.state, "runtime", None)
+    return rt.cache if rt is not None else None
+
+
 async def resolve_principal(
     connection: ASGIConnection[Any, Any, Any, Any], db: AsyncSession, *, method: str | None = None
 ) -> Principal:
@@ -85,7 +91,7 @@ async def resolve_principal(
     if token is None and connection.scope["type"] == ScopeType.WEBSOCKET:
         token = connection.query_params.get("token")
     if token:
-        return await principal_for_token(db, token, meta)
+        return await principal_for_token(db, token, meta, _cache(connection))
     session = _session_data(connection)
     user_id = session.get("user_id")
     if not user_id:
@@ -99,7 +105,7 @@ async def resolve_principal(
         # bytes: compare_digest raises on non-ASCII str, and a header may carry any latin-1 byte
         if not expected or not secrets.compare_digest(expected.encode(), given.encode()):
             raise Forbidden("missing or invalid X-CSRF-Token header for a cookie-authenticated write")
-    return await load_principal(db, uuid.UUID(str(user_id)), "session", meta)
+    return await load_principal(db, uuid.UUID(str(user_id)), "session", meta, _cache(connection))
 
 
 async def provide_principal(request: ASGIConnection[Any, Any, Any, Any], db: AsyncSession) -> Principal:

@@ -8,10 +8,12 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models.accounts import ApiToken, User
+from app.db.models.accounts import ApiToken
+from app.domain.accounts.identity import forget_token, load_token
 from app.domain.accounts.principal import Principal, RequestMeta
 from app.domain.accounts.schemas import TokenCreate, TokenCreated, TokenOut
 from app.domain.audit.service import record
+from app.lib.cache import AnsflowCache
 from app.lib.clock import ensure_utc, utcnow
 from app.lib.errors import NotAuthenticated, NotFound
 from app.lib.security import hash_token, new_api_token
@@ -44,7 +46,9 @@ async def list_tokens(session: AsyncSession, actor: Principal) -> list[TokenOut]
     return [token_out(t) for t in rows]
 
 
-async def revoke_token(session: AsyncSession, actor: Principal, token_id: uuid.UUID) -> None:
+async def revoke_token(
+    session: AsyncSession, actor: Principal, token_id: uuid.UUID, cache: AnsflowCache | None = None
+) -> None:
     token = await session.get(ApiToken, token_id)
     if token is None or (token.user_id != actor.user_id and not actor.is_admin):
         raise NotFound("token not found")
@@ -52,25 +56,25 @@ async def revoke_token(session: AsyncSession, actor: Principal, token_id: uuid.U
         token.revoked_at = utcnow()
     record(session, actor, "token.revoke", "token", token.id, detail={"name": token.name})
     await session.commit()
+    await forget_token(cache, token.token_hash)
 
 
-async def principal_for_token(session: AsyncSession, value: str, meta: RequestMeta) -> Principal:
+async def principal_for_token(
+    session: AsyncSession, value: str, meta: RequestMeta, cache: AnsflowCache | None = None
+) -> Principal:
     """Resolve a bearer token; revoked, expired and unknown tokens are all just 'not authenticated'."""
-    row = (
-        await session.execute(
-            select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.token_hash == hash_token(value))
-        )
-    ).first()
-    if row is None:
+    token_hash = hash_token(value)
+    entry = await load_token(session, cache, token_hash)
+    if entry is None:
         raise NotAuthenticated("invalid API token")
-    token, user = row
     now = utcnow()
-    if token.revoked_at is not None or not user.is_active:
+    if entry.revoked or not entry.user.is_active:
         raise NotAuthenticated("API token revoked")
-    if token.expires_at is not None and ensure_utc(token.expires_at) <= now:
+    if entry.expires_at is not None and ensure_utc(entry.expires_at) <= now:
         raise NotAuthenticated("API token expired")
-    if token.last_used_at is None or now - ensure_utc(token.last_used_at) > LAST_USED_RESOLUTION:
-        await session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
+    if entry.last_used_at is None or now - ensure_utc(entry.last_used_at) > LAST_USED_RESOLUTION:
+        await session.execute(update(ApiToken).where(ApiToken.id == entry.token_id).values(last_used_at=now))
         await session.commit()
-    return Principal(user_id=user.id, username=user.username, is_admin=user.is_admin, via="token", meta=meta)
+        await forget_token(cache, token_hash)
+    user = entry.user
+    return Principal(user_id=user.user_id, username=user.username, is_admin=user.is_admin, via="token", meta=meta)

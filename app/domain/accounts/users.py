@@ -12,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.errors import is_unique_violation
 from app.db.models.accounts import User
+from app.domain.accounts.identity import forget_user, load_user
 from app.domain.accounts.principal import Principal, RequestMeta
 from app.domain.accounts.ratelimit import LoginLimiter
 from app.domain.accounts.schemas import MeUpdate, UserCreate, UserOut, UserUpdate
 from app.domain.audit.service import record
+from app.lib.cache import AnsflowCache
 from app.lib.clock import utcnow
 from app.lib.errors import Conflict, Forbidden, NotAuthenticated, NotFound, RateLimited, ValidationFailed
 from app.lib.security import hash_password, verify_password
@@ -101,7 +103,7 @@ async def create_user(session: AsyncSession, actor: Principal, data: UserCreate)
 
 
 async def update_user(
-    session: AsyncSession, actor: Principal, user_id: uuid.UUID, data: UserUpdate
+    session: AsyncSession, actor: Principal, user_id: uuid.UUID, data: UserUpdate, cache: AnsflowCache | None = None
 ) -> UserOut:
     user = await get_user(session, user_id)
     changed = [f for f in data.__struct_fields__ if getattr(data, f) is not msgspec.UNSET]
@@ -117,19 +119,25 @@ async def update_user(
         user.is_active = data.is_active
     record(session, actor, "user.update", "user", user.id, detail={"fields": changed})
     await session.commit()
+    await forget_user(cache, user_id)
     return user_out(user)
 
 
-async def delete_user(session: AsyncSession, actor: Principal, user_id: uuid.UUID) -> None:
+async def delete_user(
+    session: AsyncSession, actor: Principal, user_id: uuid.UUID, cache: AnsflowCache | None = None
+) -> None:
     user = await get_user(session, user_id)
     if user.id == actor.user_id:
         raise Conflict("you cannot delete yourself")
     record(session, actor, "user.delete", "user", user.id, detail={"username": user.username})
     await session.delete(user)
     await session.commit()
+    await forget_user(cache, user_id)
 
 
-async def update_me(session: AsyncSession, actor: Principal, data: MeUpdate) -> UserOut:
+async def update_me(
+    session: AsyncSession, actor: Principal, data: MeUpdate, cache: AnsflowCache | None = None
+) -> UserOut:
     user = await get_user(session, actor.user_id)
     if not verify_password(user.password_hash, data.current_password):
         raise Forbidden("current password is wrong")
@@ -141,11 +149,14 @@ async def update_me(session: AsyncSession, actor: Principal, data: MeUpdate) -> 
         user.password_hash = hash_password(data.password)
     record(session, actor, "user.update_self", "user", user.id)
     await session.commit()
+    await forget_user(cache, actor.user_id)
     return user_out(user)
 
 
-async def load_principal(session: AsyncSession, user_id: uuid.UUID, via: str, meta: RequestMeta) -> Principal:
-    user = await session.get(User, user_id)
+async def load_principal(
+    session: AsyncSession, user_id: uuid.UUID, via: str, meta: RequestMeta, cache: AnsflowCache | None = None
+) -> Principal:
+    user = await load_user(session, cache, user_id)
     if user is None or not user.is_active:
         raise NotAuthenticated("session is no longer valid")
-    return Principal(user_id=user.id, username=user.username, is_admin=user.is_admin, via=via, meta=meta)
+    return Principal(user_id=user.user_id, username=user.username, is_admin=user.is_admin, via=via, meta=meta)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from litestar import Controller, Request, delete, get, patch, post
+from litestar import Controller, Request, Response, delete, get, patch, post
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.domain.accounts import tokens, users
@@ -16,6 +16,8 @@ from app.domain.audit.service import record
 from app.domain.runtime import Runtime
 from app.web.deps import drop_presented_session, request_meta
 from app.web.problems import StrictBody, error_responses
+
+CSRF_HEADER_NAME = "X-CSRF-Token"
 
 
 class AuthController(Controller):
@@ -41,12 +43,17 @@ class AuthController(Controller):
         request.clear_session()
 
     @get("/me", responses=error_responses(401))
-    async def me(self, principal: Principal, db: AsyncSession) -> UserOut:
-        return users.user_out(await users.get_user(db, principal.user_id))
+    async def me(self, request: Request[Any, Any, Any], principal: Principal, db: AsyncSession) -> Response[UserOut]:
+        """The current user; a cookie session also gets its CSRF token back (for a new browser tab)."""
+        user = users.user_out(await users.get_user(db, principal.user_id))
+        csrf = request.session.get("csrf") if principal.via == "session" else None
+        return Response(user, headers={CSRF_HEADER_NAME: str(csrf)} if csrf else None)
 
     @patch("/me", responses=error_responses(400, 401, 403))
-    async def update_me(self, data: StrictBody[MeUpdate], principal: Principal, db: AsyncSession) -> UserOut:
-        return await users.update_me(db, principal, data)
+    async def update_me(
+        self, data: StrictBody[MeUpdate], principal: Principal, db: AsyncSession, rt: Runtime
+    ) -> UserOut:
+        return await users.update_me(db, principal, data, rt.cache)
 
     @post("/tokens", responses=error_responses(400, 401, 403))
     async def create_token(self, data: StrictBody[TokenCreate], principal: Principal, db: AsyncSession) -> TokenCreated:
@@ -59,5 +66,5 @@ class AuthController(Controller):
 
     @delete("/tokens/{token_id:uuid}",
             responses=error_responses(400, 401, 403, 404))
-    async def revoke_token(self, token_id: uuid.UUID, principal: Principal, db: AsyncSession) -> None:
-        await tokens.revoke_token(db, principal, token_id)
+    async def revoke_token(self, token_id: uuid.UUID, principal: Principal, db: AsyncSession, rt: Runtime) -> None:
+        await tokens.revoke_token(db, principal, token_id, rt.cache)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.domain.accounts import users
 from app.domain.accounts.principal import Principal
 from app.domain.accounts.schemas import UserCreate, UserOut, UserUpdate
+from app.domain.runtime import Runtime
 from app.web.deps import provide_admin
 from app.web.pagination import Limit, Offset, Page
 from app.web.problems import StrictBody, error_responses
@@ -38,10 +39,10 @@ class UsersController(Controller):
 
     @patch("/{user_id:uuid}", responses=error_responses(400, 401, 403, 404, 409))
     async def update_user(
-        self, user_id: uuid.UUID, data: StrictBody[UserUpdate], admin: Principal, db: AsyncSession
+        self, user_id: uuid.UUID, data: StrictBody[UserUpdate], admin: Principal, db: AsyncSession, rt: Runtime
     ) -> UserOut:
-        return await users.update_user(db, admin, user_id, data)
+        return await users.update_user(db, admin, user_id, data, rt.cache)
 
     @delete("/{user_id:uuid}", responses=error_responses(400, 401, 403, 404, 409))
-    async def delete_user(self, user_id: uuid.UUID, admin: Principal, db: AsyncSession) -> None:
-        await users.delete_user(db, admin, user_id)
+    async def delete_user(self, user_id: uuid.UUID, admin: Principal, db: AsyncSession, rt: Runtime) -> None:
+        await users.delete_user(db, admin, user_id, rt.cache)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import platform
 import sys
 import time
@@ -55,7 +56,8 @@ def main() -> int:
     stack = Stack(real=args.real, quick=args.quick, repeat=repeat, run_dir=run_dir)
     stack.soak_minutes = args.soak_minutes if args.soak_minutes is not None else (0.5 if args.quick else 5.0)
     print(f"AnsFlow bench: mode={stack.mode} repeat={repeat} quick={args.quick} http-load={tool_name()} "
-          f"nofile={nofile} logs={run_dir}", flush=True)
+          f"nofile={nofile} loadavg={os.getloadavg()[0]:.2f} logs={run_dir}", flush=True)
+    load_start = os.getloadavg()
     rows: list[Row] = []
     timings: dict[str, float] = {}
     t_all = time.perf_counter()
@@ -79,10 +81,12 @@ def main() -> int:
     meta: dict[str, Any] = {
         "mode": stack.mode, "repeat": repeat, "quick": args.quick, "names": names, "http_load": tool_name(),
         "started": run_stamp, "seconds": total, "timings": timings, "python": platform.python_version(),
-        "machine": {"cpus": __import__("os").cpu_count(), "platform": platform.platform()},
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "loadavg_start": load_start, "loadavg_end": os.getloadavg(),
     }
     path = save(rows, meta)
-    print(f"\n== results ({stack.mode}, {total / 60:.1f} min, saved to {path.relative_to(RESULTS_DIR.parent.parent)})")
+    print(f"\n== results ({stack.mode}, {total / 60:.1f} min, load average {load_start[0]:.1f} -> "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs, saved to {path.relative_to(RESULTS_DIR.parent.parent)})")
     print(table(rows))
     if not wrk_path():
         print("\n" + WRK_HINT)

@@ -101,9 +101,7 @@ def fmt(value: float | None, unit: str = "") -> str:
     if value is None:
         return "-"
     a = abs(value)
-    if a >= 1e6:
-        text = f"{value:,.0f}"
-    elif a >= 100:
+    if a >= 1e6 or a >= 100:
         text = f"{value:,.0f}"
     elif a >= 10:
         text = f"{value:.1f}"
@@ -122,7 +120,7 @@ def fmt_spread(values: list[float]) -> str:
         return "-"
     if len([v for v in values if v is not None]) == 1:
         return "(1 run)"
-    return f"{fmt(s['low'])}–{fmt(s['high'])} ({s['kind']})"
+    return f"{fmt(s['low'])} to {fmt(s['high'])} ({s['kind']})"
 
 
 def table(rows: list[Row]) -> str:
@@ -142,7 +140,8 @@ def table(rows: list[Row]) -> str:
     widths[-1] = min(widths[-1], 70)
 
     def render(cells: list[str]) -> str:
-        return "  ".join(c.ljust(w) if i < len(cells) - 1 else c for i, (c, w) in enumerate(zip(cells, widths)))
+        pairs = enumerate(zip(cells, widths, strict=True))
+        return "  ".join(c.ljust(w) if i < len(cells) - 1 else c for i, (c, w) in pairs)
 
     out = [render(header), render(["-" * w for w in widths])]
     out += [render(line) for line in lines]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -13,10 +14,14 @@ from typing import Any
 
 from bench.core import PCTS, ROOT
 
-WRK_HINT = "wrk not found: using the Python asyncio load generator (install wrk for higher ceilings: apt-get install wrk)"
+WRK_HINT = ("wrk not found: using the Python asyncio load generator "
+            "(install wrk for higher ceilings: apt-get install wrk)")
 
 
 def wrk_path() -> str | None:
+    """wrk when installed, unless BENCH_NO_WRK=1 forces the Python generator."""
+    if os.environ.get("BENCH_NO_WRK") == "1":
+        return None
     return shutil.which("wrk")
 
 

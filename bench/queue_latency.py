@@ -15,7 +15,7 @@ from typing import Any
 
 from bench.clients import LineProc
 from bench.common import TRUE_PIPELINE
-from bench.core import Row, distribution, median, skipped
+from bench.core import Row, distribution, median, percentile, skipped
 from bench.procs import DramatiqWorker
 from bench.stack import AMQP_URL, Stack, rabbit_reachable
 
@@ -35,14 +35,15 @@ def _read(path: Path) -> list[tuple[int, int, int]]:
     return rows
 
 
-def _wait_for(path: Path, count: int, timeout: float = 60.0) -> list[tuple[int, int, int]]:
+def _wait_for(path: Path, count: int, timeout: float = 60.0, lo: int = 0, hi: int = 1 << 62
+              ) -> list[tuple[int, int, int]]:
+    """Wait until ``count`` starts with ``lo <= i < hi`` are recorded; returns those rows."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        rows = _read(path)
-        if len(rows) >= count:
+    while True:
+        rows = [r for r in _read(path) if lo <= r[0] < hi]
+        if len(rows) >= count or time.monotonic() > deadline:
             return rows
         time.sleep(0.02)
-    return _read(path)
 
 
 class DramatiqSide:
@@ -132,26 +133,25 @@ def latency_run(side: Any, count: int, offset: int) -> list[float]:
     for i in range(count):
         side.send(offset + i)
         time.sleep(0.005)
-    rows = [r for r in _wait_for(side.out, offset + count) if offset <= r[0] < offset + count]
+    rows = _wait_for(side.out, count, lo=offset, hi=offset + count)
     return [(start - sent) / 1e6 for _, sent, start in rows]
 
 
 def priority_run(side: Any, base: int) -> int | None:
     """A blocker occupies the consumer, 1,000 low then 1 high are queued, the blocker is released:
     returns the 1-based position at which the high one started among the 1,001."""
-    before = len(_read(side.out))
     with contextlib.suppress(FileNotFoundError):
         side.gate.unlink()
     side.send(base, "low", gate=True)
-    _wait_for(side.out, before + 1, 30)
+    _wait_for(side.out, 1, 30, lo=base, hi=base + 1)
     for i in range(1, LOW_COUNT + 1):
         side.send(base + i, "low")
     high = base + LOW_COUNT + 1
     side.send(high, "high")
     time.sleep(0.2)
     side.gate.touch()
-    rows = _wait_for(side.out, before + LOW_COUNT + 2, 120)
-    order = [r[0] for r in rows if base < r[0] <= high]
+    rows = _wait_for(side.out, LOW_COUNT + 1, 120, lo=base + 1, hi=high + 1)
+    order = [r[0] for r in rows]
     return order.index(high) + 1 if high in order else None
 
 
@@ -184,6 +184,7 @@ def run(stack: Stack) -> list[Row]:
             d_all: list[float] = []
             r_all: list[float] = []
             offset = 1000
+            stack.say("latency runs")
             for _ in range(stack.repeat):
                 d = latency_run(dram, per_run, offset)
                 r = latency_run(raw, per_run, offset)
@@ -192,12 +193,13 @@ def run(stack: Stack) -> list[Row]:
                 r_all += r
                 d_med.append(median(d) or 0)
                 r_med.append(median(r) or 0)
-                d_p99.append(sorted(d)[int(len(d) * 0.99) - 1] if d else 0)
-                r_p99.append(sorted(r)[int(len(r) * 0.99) - 1] if r else 0)
+                d_p99.append(percentile(d, 99) or 0)
+                r_p99.append(percentile(r, 99) or 0)
             extra = {"dramatiq_ms": distribution(d_all), "pika_ms": distribution(r_all)}
             rows.append(Row(NAME, "enqueue->start median", "ms", d_med, "raw pika publish->consume", r_med, False,
                             note=f"RabbitMQ, {per_run} msgs 5 ms apart per run, 1 worker thread", extra=extra))
             rows.append(Row(NAME, "enqueue->start p99", "ms", d_p99, "raw pika publish->consume", r_p99, False))
+            stack.say("priority runs")
             d_pos, r_pos = [], []
             base = 100_000
             for _ in range(stack.repeat):
@@ -212,6 +214,7 @@ def run(stack: Stack) -> list[Row]:
         finally:
             dram.close()
             raw.close()
+    stack.say("engine runs")
     eng = engine_latency(stack, 10 if stack.quick else 20)
     broker = "RabbitMQ + dramatiq workers" if stack.real else "in-process StubBroker"
     rows.append(Row(NAME, "run created_at->started_at (engine)", "ms", eng, "", [], False,

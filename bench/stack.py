@@ -89,6 +89,10 @@ class Stack:
         self._prepared = False
         self.soak_minutes = 5.0
 
+    def say(self, text: str) -> None:
+        """A progress line (the table comes at the end of each measurement)."""
+        print(f"   [{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
     # ---- settings and database -------------------------------------------------------------
     def prepare(self) -> None:
         if self._prepared:
@@ -138,7 +142,16 @@ class Stack:
         if self._app is not None:
             self._app.stop()
         self._app = None
+        if self._client is not None:
+            self._client.close()
+            self._client = None
         return self.app()
+
+    def restart_bare(self) -> Server:
+        if self._bare is not None:
+            self._bare.stop()
+        self._bare = None
+        return self.bare()
 
     def bare(self) -> Server:
         if self._bare is None or not self._bare.alive():

@@ -102,80 +102,120 @@ def _parse_ts(text: str) -> int | None:
         return None
 
 
-async def follow(args: argparse.Namespace) -> None:
+async def follow_one(url: str, keep_latencies: bool, sem: asyncio.Semaphore | None = None,
+                     on_open: Any = None) -> dict[str, Any]:
+    """Follow one execution socket to its close; counts, seq checks and latencies of BENCHTS lines."""
     from websockets.asyncio.client import connect
 
-    sem = asyncio.Semaphore(args.concurrency)
+    info: dict[str, Any] = {}
     latencies: list[float] = []
     ts_latencies: list[float] = []
-    per_client: list[dict[str, Any]] = []
-    failures: dict[str, int] = {}
+    seqs: list[int] = []
+    bench_lines = 0
+    first = last = 0.0
+    types: dict[str, int] = {}
+    t0 = time.perf_counter()
+    try:
+        async with sem or contextlib.nullcontext():
+            ws = await connect(url, open_timeout=60, ping_interval=None, compression=None, max_queue=None,
+                               close_timeout=2, max_size=None)
+    except Exception as exc:
+        return {"failed": _status_of(exc), "latency_ms": [], "ts_latency_ms": []}
+    finally:
+        if on_open is not None:
+            on_open()
+    info["handshake_ms"] = (time.perf_counter() - t0) * 1000
+    try:
+        async for raw in ws:
+            now = time.time_ns()
+            msg = json.loads(raw)
+            kind = msg.get("type", "?")
+            types[kind] = types.get(kind, 0) + 1
+            if kind != "log":
+                continue
+            seqs.append(int(msg.get("seq", 0)))
+            text = str(msg.get("text", ""))
+            if not first:
+                first = time.perf_counter()
+            last = time.perf_counter()
+            if text.startswith("BENCHTS "):
+                bench_lines += 1
+                if keep_latencies:
+                    latencies.append((now - int(text.split()[1])) / 1e6)
+                    ts = _parse_ts(msg.get("ts", ""))
+                    if ts is not None:
+                        ts_latencies.append((now - ts) / 1e6)
+    except Exception as exc:
+        info["error"] = type(exc).__name__
+    unique = set(seqs)
+    info.update(close=ws.close_code, lines=len(seqs), bench_lines=bench_lines, types=types,
+                span_s=(last - first) if first else 0.0, dups=len(seqs) - len(unique),
+                max_seq=max(seqs) if seqs else 0, min_seq=min(seqs) if seqs else 0,
+                gaps=(max(seqs) - min(seqs) + 1 - len(unique)) if seqs else 0,
+                latency_ms=latencies, ts_latency_ms=ts_latencies)
+    return info
+
+
+async def follow(args: argparse.Namespace) -> None:
+    sem = asyncio.Semaphore(args.concurrency)
     connected = asyncio.Event()
-    n_connected = 0
-    keep_latencies = args.keep_latencies
+    opened = 0
+    keep = bool(args.keep_latencies)
 
-    async def one(index: int) -> None:
-        nonlocal n_connected
-        seqs: list[int] = []
-        first = last = 0.0
-        info: dict[str, Any] = {"index": index}
-        async with sem:
-            try:
-                ws = await connect(args.url, open_timeout=60, ping_interval=None, compression=None,
-                                   max_queue=None, close_timeout=2, max_size=None)
-            except Exception as exc:
-                key = _status_of(exc)
-                failures[key] = failures.get(key, 0) + 1
-                n_connected += 1
-                if n_connected >= args.count:
-                    connected.set()
-                return
-        n_connected += 1
-        if n_connected >= args.count:
+    def on_open() -> None:
+        nonlocal opened
+        opened += 1
+        if opened >= args.count:
             connected.set()
-        types: dict[str, int] = {}
-        try:
-            async for raw in ws:
-                now = time.time_ns()
-                msg = json.loads(raw)
-                kind = msg.get("type", "?")
-                types[kind] = types.get(kind, 0) + 1
-                if kind != "log":
-                    continue
-                seqs.append(int(msg.get("seq", 0)))
-                text = str(msg.get("text", ""))
-                if not first:
-                    first = time.perf_counter()
-                last = time.perf_counter()
-                if text.startswith("BENCHTS "):
-                    parts = text.split()
-                    if keep_latencies:
-                        latencies.append((now - int(parts[1])) / 1e6)
-                        ts = _parse_ts(msg.get("ts", ""))
-                        if ts is not None:
-                            ts_latencies.append((now - ts) / 1e6)
-        except Exception as exc:
-            info["error"] = type(exc).__name__
-        info.update(close=ws.close_code, lines=len(seqs), types=types,
-                    span_s=(last - first) if first else 0.0)
-        unique = set(seqs)
-        info["dups"] = len(seqs) - len(unique)
-        info["max_seq"] = max(seqs) if seqs else 0
-        info["min_seq"] = min(seqs) if seqs else 0
-        info["gaps"] = (info["max_seq"] - info["min_seq"] + 1 - len(unique)) if seqs else 0
-        per_client.append(info)
 
-    tasks = [asyncio.create_task(one(i)) for i in range(args.count)]
+    tasks = [asyncio.create_task(follow_one(args.url, keep, sem, on_open)) for _ in range(args.count)]
     await asyncio.wait_for(connected.wait(), timeout=args.timeout)
-    print("READY " + json.dumps({"connected": args.count - sum(failures.values()), "failures": failures}),
-          flush=True)
+    await asyncio.sleep(0.5)  # let the last snapshots arrive
+    print("READY " + json.dumps({"clients": args.count}), flush=True)
     done, pending = await asyncio.wait(tasks, timeout=args.timeout)
     for task in pending:
         task.cancel()
+    infos = [t.result() for t in done]
+    failures: dict[str, int] = {}
+    for info in infos:
+        if "failed" in info:
+            failures[info["failed"]] = failures.get(info["failed"], 0) + 1
+    latencies = [v for info in infos for v in info.pop("latency_ms", [])]
+    ts_latencies = [v for info in infos for v in info.pop("ts_latency_ms", [])]
     print("BENCHJSON " + json.dumps({
-        "clients": args.count, "failures": failures, "timed_out": len(pending), "per_client": per_client,
-        "latency_ms": latencies, "ts_latency_ms": ts_latencies,
+        "clients": args.count, "failures": failures, "timed_out": len(pending),
+        "per_client": [i for i in infos if "failed" not in i], "latency_ms": latencies, "ts_latency_ms": ts_latencies,
     }), flush=True)
+
+
+async def soak(args: argparse.Namespace) -> None:
+    """Commands on stdin: ``FOLLOW <execution_id> <n>`` opens n followers; ``STOP`` waits and ends.
+    Each finished socket prints ``DONE {json}``."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def one(execution_id: str, index: int) -> None:
+        info = await follow_one(args.url.format(id=execution_id), True)
+        info.update(execution_id=execution_id, index=index)
+        info.pop("ts_latency_ms", None)
+        print("DONE " + json.dumps(info), flush=True)
+
+    print("READY {}", flush=True)
+    while True:
+        line = (await reader.readline()).decode().strip()
+        if not line or line == "STOP":
+            break
+        parts = line.split()
+        if parts[0] == "FOLLOW":
+            for index in range(int(parts[2])):
+                task = asyncio.create_task(one(parts[1], index))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+    if tasks:
+        await asyncio.wait(tasks, timeout=args.timeout)
+    print("BENCHJSON " + json.dumps({"unfinished": sum(1 for t in tasks if not t.done())}), flush=True)
 
 
 async def redis_sub(args: argparse.Namespace) -> None:
@@ -227,6 +267,9 @@ def main() -> None:
     p_follow.add_argument("--concurrency", type=int, default=64)
     p_follow.add_argument("--timeout", type=float, default=120)
     p_follow.add_argument("--keep-latencies", type=int, default=1)
+    p_soak = sub.add_parser("soak")
+    p_soak.add_argument("--url", required=True, help="with {id} for the execution id")
+    p_soak.add_argument("--timeout", type=float, default=120)
     p_redis = sub.add_parser("redis")
     p_redis.add_argument("--url", required=True)
     p_redis.add_argument("--channel", required=True)
@@ -234,7 +277,7 @@ def main() -> None:
     p_redis.add_argument("--expect", type=int, required=True)
     p_redis.add_argument("--timeout", type=float, default=60)
     args = parser.parse_args()
-    runner = {"idle": idle, "follow": follow, "redis": redis_sub}[args.mode]
+    runner = {"idle": idle, "follow": follow, "redis": redis_sub, "soak": soak}[args.mode]
     asyncio.run(runner(args))
 
 

@@ -14,11 +14,13 @@ from app.lib.log import configure_logging
 from workers.context import CONTEXT
 from workers.middleware import SweeperMiddleware
 from workers.registry import register_actors
+from workers.schedules import ScheduleMiddleware
 
 settings = Settings.from_env()
 configure_logging(settings.log_level)
 broker = create_broker(settings)
 broker.add_middleware(SweeperMiddleware(CONTEXT))
+broker.add_middleware(ScheduleMiddleware(CONTEXT))
 dramatiq.set_broker(broker)
 register_actors(broker, Queues(settings.key_prefix))
 CONTEXT.configure(settings, broker)

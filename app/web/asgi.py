@@ -34,8 +34,8 @@ from app.web.controllers.webhooks import WebhooksController
 from app.web.deps import provide_db, provide_principal, provide_runtime
 from app.web.errors import EXCEPTION_HANDLERS
 from app.web.lifespan import make_lifespan
-from app.web.sessions import StrictSessionConfig
 from app.web.middleware.metrics import request_metrics
+from app.web.sessions import StrictSessionConfig
 from app.web.sockets import SOCKETS
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"

@@ -34,8 +34,10 @@ def _start_embedded_worker(settings: Settings, rt: Runtime) -> dramatiq.Worker:
     from workers.context import CONTEXT
     from workers.middleware import SweeperMiddleware
     from workers.registry import register_actors
+    from workers.schedules import ScheduleMiddleware
 
     rt.broker.add_middleware(SweeperMiddleware(CONTEXT))
+    rt.broker.add_middleware(ScheduleMiddleware(CONTEXT))
     register_actors(rt.broker, rt.queues)
     CONTEXT.configure(settings, rt.broker, shared_cache=rt.cache)
     rt.broker.emit_after("process_boot")  # without it Dramatiq ignores time limits in-process

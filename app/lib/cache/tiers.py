@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+import warnings
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import suppress
 from typing import Any, cast
@@ -83,7 +84,9 @@ class TwoTierRedis(RedisBackend):
                 await self._task
             self._task = None
         await self.local.close()
-        await super().close()  # type: ignore[no-untyped-call]
+        with warnings.catch_warnings():  # cashews still calls redis-py's deprecated close()
+            warnings.simplefilter("ignore", DeprecationWarning)
+            await super().close()  # type: ignore[no-untyped-call]
 
     # -- reads: memory tier, then Redis (value and remaining TTL in one round trip) -------------
     async def get(self, key: str, default: Any = None) -> Any:
@@ -153,6 +156,7 @@ class TwoTierRedis(RedisBackend):
             client = aioredis.Redis.from_url(self._address, socket_connect_timeout=1, health_check_interval=5)
             pubsub = client.pubsub(ignore_subscribe_messages=True)
             try:
+                await client.ping()  # subscribe alone can "succeed" before anything reached Redis
                 await pubsub.subscribe(self.channel)
                 await self.local.clear()
                 self.listening, delay = True, 0.1
@@ -207,6 +211,8 @@ class TwoTierRedis(RedisBackend):
             return
         self.down = False
         CACHE_BACKEND_UP.set(1)
+        with suppress(Exception):  # sockets pooled before the outage are dead: reconnect lazily
+            await self.client.connection_pool.disconnect()
         keys, tags = list(self.pending_keys), list(self.pending_tags)
         self.pending_keys.clear()
         self.pending_tags.clear()

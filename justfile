@@ -16,12 +16,19 @@ migrate:
 
 # serve the app with granian (ASGI), host/port/workers from ANSFLOW_*
 serve:
-    mkdir -p var/prometheus && rm -rf var/prometheus/* 
-    PROMETHEUS_MULTIPROC_DIR=${PROMETHEUS_MULTIPROC_DIR:-var/prometheus} uv run granian --interface asgi --factory app.web.asgi:create_app --host {{host}} --port {{port}} --workers {{web_workers}}
+    #!/usr/bin/env bash
+    set -euo pipefail
+    export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-var/prometheus}"
+    rm -rf "$PROMETHEUS_MULTIPROC_DIR" && mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+    exec uv run granian --interface asgi --factory app.web.asgi:create_app --host {{host}} --port {{port}} --workers {{web_workers}}
 
 # run Dramatiq worker processes (needs ANSFLOW_BROKER_URL=amqp://...)
 worker processes="2" threads="8":
-    uv run dramatiq workers.app --processes {{processes}} --threads {{threads}}
+    #!/usr/bin/env bash
+    set -euo pipefail
+    export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-var/prometheus}"
+    mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+    exec uv run dramatiq workers.app --processes {{processes}} --threads {{threads}}
 
 # embedded mode: migrate, create admin and a demo project with pipelines, serve on 127.0.0.1:8000
 demo:

@@ -221,6 +221,35 @@ def plot_memory(rows: list[dict[str, Any]], mode: str) -> Path | None:
     return path
 
 
+NOTES = """\
+- **Shared machine.** Two cores, shared with other sessions' test suites while these ran: the load average
+  at the start and end of each run is listed under its results. Ratios to the same-run baseline are the
+  figures to compare; absolute numbers move from run to run.
+- **Load generator on the same cores.** `wrk -t1` (or the Python generator) and the WebSocket client
+  processes compete with the server for the two cores, so the bare baselines are ceilings of this
+  machine, not of Litestar.
+- **Live lines.** "print->client" is measured from the moment the step printed the line (its text carries
+  `time.time_ns()`) to its arrival at each client: it includes the engine's log batching
+  (`FLUSH_INTERVAL_S`), the database insert, the publish and the fan-out. "event ts->client" starts at the
+  event's own `ts`. The bare Litestar channels fan-out (same clients, same event shape and rate, no database,
+  no per-socket follow logic) separates the framework's cost from the app's.
+- **Priority overtaking** is measured at the broker level with the app's own broker factory
+  (`app.lib.broker.create_broker`, `app.lib.jobs.send`) and a real `dramatiq` CLI worker with one thread:
+  a worker prefetches `threads x 2` messages per process, so with the production worker settings a
+  high-priority run can still wait behind up to that many already-prefetched low ones. 1,000 low-priority
+  *executions* through the API were not queued (too slow for the 15-minute budget).
+- **Queue latency in embedded mode** still uses RabbitMQ for the probe (the in-process StubBroker has no
+  priorities); the engine row (`run created_at->started_at`) uses the mode's own broker.
+- **DB connections** in embedded mode come from the pool gauge only (SQLite has no server-side count);
+  with `--real` also from `pg_stat_activity` for the bench database (web process and dramatiq workers).
+- **Idle WebSockets** are held once per run on freshly started servers (freed socket memory is not returned
+  to the OS, so a second round in the same process would under-count). The app's idle endpoint is
+  `/ws/notifications`; the bare baseline awaits `receive()` on each socket, the app waits on its channel.
+- **Soak** lines lost are counted over sockets that closed normally; failed handshakes and sockets still
+  open when the follower gave up are reported beside it, not as lost lines.
+"""
+
+
 # ------------------------------------------------------------------------------------------- report
 def main() -> None:
     PLOTS.mkdir(parents=True, exist_ok=True)
@@ -260,6 +289,7 @@ def main() -> None:
                 "The original AnsFlow's numbers are quoted as its documents report them (single runs, mostly",
                 "against mock endpoints, no baselines; see shared/reference/ansflow-original.md §7.3). Ours are",
                 "the medians above.", "", seed_table(rows_by_mode), ""]
+        out += ["## Reading these numbers, and what is not measured", "", NOTES, ""]
         plots: list[Path] = []
         for mode, rows in rows_by_mode.items():
             for maker in (plot_http, plot_events, plot_memory):

@@ -16,6 +16,7 @@ from app.db.engine import create_engine, create_sessionmaker
 from app.lib.broker import Queues, create_broker
 from app.lib.cache import AnsflowCache, create_cache
 from app.lib.events import ChannelNames, EventPublisher, create_publisher
+from app.lib.metrics import instrument_engine
 from app.lib.security import SecretBox
 
 
@@ -41,6 +42,7 @@ class Runtime:
 def build_runtime(settings: Settings, broker: dramatiq.Broker | None = None) -> Runtime:
     """Create pools and clients; call from inside the event loop that will use them."""
     engine = create_engine(settings)
+    instrument_engine(engine)  # pool gauges from the first connection on
     return Runtime(
         settings=settings,
         engine=engine,

@@ -8,6 +8,7 @@ import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError
 
 from app.lib import errors as domain
@@ -40,8 +41,12 @@ def problem_response(body: Problem, headers: dict[str, str] | None = None) -> Re
 
 def on_domain_error(_: Request[Any, Any, Any], exc: domain.DomainError) -> Response[Problem]:
     status = _status_for(exc)
-    body = problem(status, exc.detail, [FieldProblem(e.field, e.message) for e in exc.errors],
-                   title=exc.title if status not in (401, 403, 404) else None)
+    body = problem(
+        status,
+        exc.detail,
+        [FieldProblem(e.field, e.message) for e in exc.errors],
+        title=exc.title if status not in (401, 403, 404) else None,
+    )
     headers = None
     if isinstance(exc, domain.RateLimited):
         body.retry_after = exc.retry_after
@@ -66,8 +71,14 @@ def on_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response
         detail = "the request is invalid" if errors else str(exc.detail)
         return problem_response(problem(400, detail, errors, title="Validation failed"))
     if _is_undecodable_body(exc):
-        return problem_response(problem(400, f"the request body is not valid JSON ({exc.detail})",
-                                        [FieldProblem("body", "not valid JSON")], title="Malformed request body"))
+        return problem_response(
+            problem(
+                400,
+                f"the request body is not valid JSON ({exc.detail})",
+                [FieldProblem("body", "not valid JSON")],
+                title="Malformed request body",
+            )
+        )
     detail = str(exc.detail) if status < 500 else "the server could not complete the request"
     headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() in {"allow", "retry-after"}}
     return problem_response(problem(status, detail), headers or None)
@@ -89,7 +100,16 @@ def on_database_error(request: Request[Any, Any, Any], exc: DBAPIError) -> Respo
     return on_unexpected(request, exc)
 
 
+def on_redis_down(request: Request[Any, Any, Any], exc: RedisError) -> Response[Problem]:
+    """Sessions live in Redis: without it a cookie request cannot be answered, but it is not our bug."""
+    log.warning("redis unavailable", path=request.url.path, error=type(exc).__name__)
+    return problem_response(
+        problem(503, "a backing service (Redis) is unavailable; try again shortly"), {"Retry-After": "5"}
+    )
+
+
 EXCEPTION_HANDLERS: dict[Any, Any] = {
+    RedisError: on_redis_down,
     DBAPIError: on_database_error,
     domain.DomainError: on_domain_error,
     HTTPException: on_http_exception,

@@ -39,7 +39,9 @@ def _start_embedded_worker(settings: Settings, rt: Runtime) -> dramatiq.Worker:
     rt.broker.add_middleware(SweeperMiddleware(CONTEXT))
     rt.broker.add_middleware(ScheduleMiddleware(CONTEXT))
     register_actors(rt.broker, rt.queues)
-    CONTEXT.configure(settings, rt.broker, shared_cache=rt.cache)
+    # in-process memory cache: one for web and workers, so invalidations reach both; with Redis
+    # each event loop keeps its own client (they are loop-bound) and Redis carries invalidations
+    CONTEXT.configure(settings, rt.broker, shared_cache=None if settings.redis_url else rt.cache)
     rt.broker.emit_after("process_boot")  # without it Dramatiq ignores time limits in-process
     worker = dramatiq.Worker(rt.broker, worker_threads=settings.worker_threads, worker_timeout=100)
     worker.start()

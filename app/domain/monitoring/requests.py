@@ -140,10 +140,12 @@ class RequestStats:
         else:
             try:
                 await self._write_redis(rt, routes, minutes)
-            except Exception as exc:  # Redis down: keep the counts for the next flush
+            except Exception as exc:  # Redis down: keep the counts (and the recent minutes) for the next flush
                 self.pending = _merged(routes, self.pending)
+                oldest = int(time.time() // 60) - KEEP_MIN
                 for minute, agg in minutes.items():
-                    self.pending_minutes.setdefault(minute, Agg()).merge(agg)
+                    if minute >= oldest:
+                        self.pending_minutes.setdefault(minute, Agg()).merge(agg)
                 log.debug("request stats flush postponed", error=repr(exc))
                 return
         await cache.delete(key(rt.settings, "api-stats-snapshot"))

@@ -2,8 +2,8 @@
 
 Once across any number of worker processes: firing inserts a ``ScheduleFire`` row keyed by
 (pipeline, slot) in the same transaction as the execution it starts. A second process racing
-for the same slot blocks on that key and then fails it, starting nothing; a crash before commit
-leaves neither row, so the next evaluation fires the slot.
+for the same slot waits on that key, then inserts nothing and starts nothing; a crash before
+the commit leaves neither row, so the next evaluation fires the slot.
 
 Missed slots (no worker ran) are not replayed one by one: each evaluation considers only the
 latest slot at or before ``now`` and fires it if it is newer than both the last fire and the

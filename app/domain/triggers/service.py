@@ -105,7 +105,7 @@ async def _duplicate(
         WebhookDelivery.idempotency_key == delivery_id,
     ))
     earlier = original.result if original is not None else "unknown"
-    result = f"ignored: delivery {delivery_id} was already received ({earlier})"
+    result = f"ignored: delivery {delivery_id} was already received ({earlier})"[:RESULT_MAX]
     await _record_only(session, project_id, provider, event, delivery_id, 200, result, meta)
     ids = list(original.execution_ids) if original is not None else []
     return 200, DeliveryReceipt(delivery_id=delivery_id, executions=[uuid.UUID(i) for i in ids], result=result)

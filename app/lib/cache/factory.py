@@ -12,8 +12,8 @@ from app.lib.metrics import CACHE_BACKEND_UP
 def create_cache(settings: Settings) -> AnsflowCache:
     """Embedded: cashews memory. Production: memory tier + Redis, invalidated across processes.
 
-    Values are stored as bytes without pickling (``pickle_type=null``): nothing read back from a
-    shared Redis is ever unpickled.
+    Values are stored without pickling (see ``TaggedValues``): nothing read back from a shared Redis
+    is ever unpickled.
     """
     cache = AnsflowCache(settings, name=f"ansflow-{id(settings)}")
     if settings.redis_url:

@@ -12,6 +12,10 @@ What it adds on top of get/set:
   demoted member is refused on the very next request;
 - tags (``invalidate_tags``): a tagged key is added to its tag sets *before* the load, so a writer
   that invalidates the tag during the load also marks that load stale.
+
+Across processes the guard relies on the writer's PUBLISH arriving before this process stores its
+result (a sub-millisecond window after a read that raced a commit); the entry's TTL bounds whatever
+slips through it.
 """
 
 from __future__ import annotations
@@ -93,8 +97,6 @@ class AnsflowCache(Cache):
                      tags: Sequence[str] = (), lock: bool = False) -> bytes:
         """The cached bytes under ``cache_key``, else ``await load()`` stored for ``ttl`` seconds."""
         value = await self.get(cache_key)
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value).encode()  # cashews decodes all-digit payloads as int
         if isinstance(value, bytes):
             CACHE_HITS.labels(name).inc()
             return value

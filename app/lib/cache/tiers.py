@@ -31,8 +31,7 @@ from cashews.backends.memory import Memory
 from cashews.backends.redis import Redis as RedisBackend
 from cashews.commands import Command
 from cashews.exceptions import CacheBackendInteractionError
-from cashews.picklers import PicklerType
-from cashews.serialize import get_serializer
+from cashews.serialize import Serializer
 from redis.exceptions import RedisError
 
 from app.lib.metrics import CACHE_BACKEND_UP, CACHE_BYPASSED, CACHE_ERRORS, CACHE_MEMORY_HITS
@@ -46,13 +45,36 @@ _ERRORS = (CacheBackendInteractionError, RedisError, OSError, asyncio.TimeoutErr
 log = structlog.get_logger("ansflow.cache")
 
 
+class TaggedValues(Serializer):
+    """Values go to Redis as tagged bytes (``bytes:...``, ``str:...``) and ints as Redis integers.
+
+    Nothing read back from a shared Redis is ever unpickled, and str and bytes keep their type.
+    """
+
+    _type_mapping = dict(Serializer._type_mapping)
+
+    def __init__(self) -> None:
+        super().__init__(check_repr=False)  # type: ignore[no-untyped-call]
+
+
+async def _encode_str(value: str, *_: Any, **__: Any) -> bytes:
+    return value.encode()
+
+
+async def _decode_str(value: bytes, *_: Any, **__: Any) -> str:
+    return value.decode()
+
+
+TaggedValues.register_type(str, _encode_str, _decode_str)
+
+
 class TwoTierRedis(RedisBackend):
     """Redis with a per-process memory tier kept coherent by PUBLISHed invalidations."""
 
     def __init__(self, address: str, channel: str, **kwargs: Any) -> None:
         kwargs.setdefault("socket_connect_timeout", 1)
         kwargs.setdefault("socket_timeout", 1)
-        kwargs.setdefault("serializer", get_serializer(pickle_type=PicklerType.NULL, check_repr=False))
+        kwargs.setdefault("serializer", TaggedValues())
         super().__init__(address, suppress=False, **kwargs)
         self.local = Memory(size=LOCAL_SIZE, check_interval=5)
         self.channel = channel

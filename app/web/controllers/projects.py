@@ -31,9 +31,9 @@ class ProjectsController(Controller):
 
     @get("/", responses=error_responses(400, 401))
     async def list_projects(
-        self, principal: Principal, db: AsyncSession, limit: Limit = 20, offset: Offset = 0
+        self, principal: Principal, db: AsyncSession, rt: Runtime, limit: Limit = 20, offset: Offset = 0
     ) -> Page[ProjectOut]:
-        items, total = await service.list_projects(db, principal, limit, offset)
+        items, total = await service.list_projects(db, principal, limit, offset, rt)
         return Page(items=items, total=total, limit=limit, offset=offset)
 
     @post("/", responses=error_responses(400, 401, 403, 409))
@@ -50,7 +50,11 @@ class ProjectsController(Controller):
 
     @patch(PID, responses=error_responses(400, 401, 403, 404, 409))
     async def update_project(
-        self, project_id: uuid.UUID, data: StrictBody[ProjectUpdate], principal: Principal, db: AsyncSession,
+        self,
+        project_id: uuid.UUID,
+        data: StrictBody[ProjectUpdate],
+        principal: Principal,
+        db: AsyncSession,
         rt: Runtime,
     ) -> ProjectOut:
         return await service.update_project(db, rt, principal, project_id, data)
@@ -67,8 +71,13 @@ class ProjectsController(Controller):
 
     @put(PID + "/members/{user_id:uuid}", responses=error_responses(400, 401, 403, 404, 409))
     async def put_member(
-        self, project_id: uuid.UUID, user_id: uuid.UUID, data: StrictBody[MemberPut], principal: Principal,
-        db: AsyncSession, rt: Runtime,
+        self,
+        project_id: uuid.UUID,
+        user_id: uuid.UUID,
+        data: StrictBody[MemberPut],
+        principal: Principal,
+        db: AsyncSession,
+        rt: Runtime,
     ) -> MemberOut:
         return await members.put_member(db, rt, principal, project_id, user_id, data.role)
 
@@ -86,7 +95,12 @@ class ProjectsController(Controller):
 
     @put(PID + "/secrets/{name:str}", responses=error_responses(400, 401, 403, 404))
     async def put_secret(
-        self, project_id: uuid.UUID, name: str, data: StrictBody[SecretPut], principal: Principal, db: AsyncSession,
+        self,
+        project_id: uuid.UUID,
+        name: str,
+        data: StrictBody[SecretPut],
+        principal: Principal,
+        db: AsyncSession,
         rt: Runtime,
     ) -> SecretOut:
         return await secrets.put_secret(db, rt, principal, project_id, name, data.value)

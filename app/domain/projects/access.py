@@ -35,19 +35,14 @@ def project_list_tag(user_id: uuid.UUID | str) -> str:
     return f"project-list:{user_id}"
 
 
-async def member_role(
-    session: AsyncSession, rt: Runtime, user_id: uuid.UUID, project_id: uuid.UUID
-) -> str | None:
+async def member_role(session: AsyncSession, rt: Runtime, user_id: uuid.UUID, project_id: uuid.UUID) -> str | None:
     async def load() -> bytes:
         role = await session.scalar(
-            select(ProjectMember.role).where(
-                ProjectMember.user_id == user_id, ProjectMember.project_id == project_id
-            )
+            select(ProjectMember.role).where(ProjectMember.user_id == user_id, ProjectMember.project_id == project_id)
         )
         return role.encode() if role else _NONE
 
-    raw = await ansflow_cache(rt.cache).cached("member-role", role_key(rt, user_id, project_id), load,
-                                               ttl=ROLE_TTL)
+    raw = await ansflow_cache(rt.cache).cached("member-role", role_key(rt, user_id, project_id), load, ttl=ROLE_TTL)
     return None if raw == _NONE else raw.decode()
 
 
@@ -59,14 +54,18 @@ async def invalidate_role(rt: Runtime, user_id: uuid.UUID, project_id: uuid.UUID
 
 
 async def require(
-    session: AsyncSession, rt: Runtime, principal: Principal, project_id: uuid.UUID, action: Action,
-    *, what: str = "project",
+    session: AsyncSession,
+    rt: Runtime,
+    principal: Principal,
+    project_id: uuid.UUID,
+    action: Action,
+    *,
+    what: str = "project",
 ) -> str | None:
     """Return the member's role, or raise: NotFound hides projects from non-members."""
     role = None if principal.is_admin else await member_role(session, rt, principal.user_id, project_id)
     if principal.is_admin:
-        exists = await session.scalar(select(Project.id).where(Project.id == project_id))
-        if exists is None:
+        if not await project_exists(session, rt, project_id):
             raise NotFound(f"{what} not found")
         return role
     if role is None:
@@ -76,13 +75,27 @@ async def require(
     return role
 
 
-async def visible_project_ids(
-    session: AsyncSession, principal: Principal
-) -> list[uuid.UUID] | None:
+def exists_key(rt: Runtime, project_id: uuid.UUID) -> str:
+    return key(rt.settings, "project-exists", project_id)
+
+
+async def project_exists(session: AsyncSession, rt: Runtime, project_id: uuid.UUID) -> bool:
+    """Admins skip membership, but the project must exist; cached so an admin's reads cost no query."""
+
+    async def load() -> bytes:
+        found = await session.scalar(select(Project.id).where(Project.id == project_id))
+        return b"1" if found is not None else b"0"
+
+    return await rt.cache.cached("project_exists", exists_key(rt, project_id), load, ttl=ROLE_TTL) == b"1"
+
+
+async def forget_project(rt: Runtime, project_id: uuid.UUID) -> None:
+    await rt.cache.delete(exists_key(rt, project_id))
+
+
+async def visible_project_ids(session: AsyncSession, principal: Principal) -> list[uuid.UUID] | None:
     """None means 'all' (admins)."""
     if principal.is_admin:
         return None
-    rows = await session.scalars(
-        select(ProjectMember.project_id).where(ProjectMember.user_id == principal.user_id)
-    )
+    rows = await session.scalars(select(ProjectMember.project_id).where(ProjectMember.user_id == principal.user_id))
     return list(rows)

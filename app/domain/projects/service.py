@@ -16,6 +16,7 @@ from app.domain.audit.service import record
 from app.domain.projects.access import (
     ADMINS_PROJECT_LIST,
     PROJECT_LIST_TTL_S,
+    forget_project,
     invalidate_role,
     project_list_tag,
     require,
@@ -123,4 +124,5 @@ async def delete_project(session: AsyncSession, rt: Runtime, actor: Principal, p
     await session.commit()
     for user_id in members:
         await invalidate_role(rt, user_id, project_id)
+    await forget_project(rt, project_id)
     await ansflow_cache(rt.cache).invalidate_tags(ADMINS_PROJECT_LIST)

@@ -24,7 +24,18 @@ def run(stack: Stack) -> list[Row]:
     app_runs, base_runs = [], []
     http_load(app.base_url, path, headers=stack.auth, connections=CONNECTIONS, duration=1)  # warm-up
     http_load(bare.base_url, "/json", connections=CONNECTIONS, duration=1)
+    app_one, base_one = [], []
     for _ in range(stack.repeat):
         app_runs.append(http_load(app.base_url, path, headers=stack.auth, connections=CONNECTIONS, duration=seconds))
         base_runs.append(http_load(bare.base_url, "/json", connections=CONNECTIONS, duration=seconds))
-    return load_rows(NAME, app_runs, base_runs, "bare Litestar /json", note=f"c={CONNECTIONS}, {seconds:.0f}s/run")
+        # unloaded: one connection, one request at a time (what a single user sees)
+        app_one.append(http_load(app.base_url, path, headers=stack.auth, connections=1, duration=3))
+        base_one.append(http_load(bare.base_url, "/json", connections=1, duration=3))
+    rows = load_rows(NAME, app_runs, base_runs, "bare Litestar /json", note=f"c={CONNECTIONS}, {seconds:.0f}s/run")
+    for row in rows[1:]:
+        row.metric += f" @{CONNECTIONS}"
+    rows.append(Row(NAME, "p50 latency @1 connection", "ms", [r.p(50) or 0 for r in app_one], "bare Litestar /json",
+                    [r.p(50) or 0 for r in base_one], False, note="sequential requests, 3 s per run"))
+    rows.append(Row(NAME, "p99 latency @1 connection", "ms", [r.p(99) or 0 for r in app_one], "bare Litestar /json",
+                    [r.p(99) or 0 for r in base_one], False))
+    return rows

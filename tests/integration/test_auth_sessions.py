@@ -5,7 +5,6 @@ from __future__ import annotations
 from http.cookies import SimpleCookie
 
 import httpx
-import pytest
 
 from app.web.asgi import SESSION_COOKIE
 from tests.support.backends import BackendSet

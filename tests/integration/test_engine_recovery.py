@@ -89,6 +89,10 @@ steps:
         assert marker.read_text().count("attempt") == 2
 
 
+async def _rabbitmqctl(command: str, check: bool = True) -> None:
+    await asyncio.to_thread(subprocess.run, ["rabbitmqctl", command], check=check, capture_output=True, timeout=120)
+
+
 @pytest.mark.real_services
 async def test_rabbitmq_restart_every_execution_finishes_exactly_once(backends: BackendSet, tmp_path: Path) -> None:
     if backends.name != "real":
@@ -108,10 +112,10 @@ steps:
         with WorkerProcess(settings, threads=2):
             ids = [(await run(admin, pipeline))["id"] for _ in range(4)]
             await wait_for_step(admin, ids[0], "work", "running", timeout=60)
-            subprocess.run(["rabbitmqctl", "stop_app"], check=True, capture_output=True, timeout=120)
+            await _rabbitmqctl("stop_app")
             await asyncio.sleep(2)
-            subprocess.run(["rabbitmqctl", "start_app"], check=True, capture_output=True, timeout=120)
-            subprocess.run(["rabbitmqctl", "await_startup"], check=False, capture_output=True, timeout=120)
+            await _rabbitmqctl("start_app")
+            await _rabbitmqctl("await_startup", check=False)
             finals = [await wait_for(admin, i, timeout=180) for i in ids]
         assert [f["status"] for f in finals] == ["success"] * 4
         lines = (tmp_path / "done").read_text().split()

@@ -79,7 +79,7 @@ async def test_close_codes(live: httpx.AsyncClient, live_server: LiveServer, liv
     assert hidden.close_code == 4404
     cookies, _csrf = _login_cookies(live_server, name, "password-123")
     foreign = await Follower().follow(
-        ws_url(live_server.url, f"/ws/monitor"), headers={"Cookie": cookies, "Origin": "http://evil.example"}
+        ws_url(live_server.url, "/ws/monitor"), headers={"Cookie": cookies, "Origin": "http://evil.example"}
     )
     assert foreign.close_code == 4403
 

@@ -105,6 +105,13 @@ async def follow_execution(
                     if not await still_allowed():
                         return
                     yield HEARTBEAT
+                    _, stored_status, stored = await snapshot_item(rt, execution_id)
+                    if stored_status in EXECUTION_FINAL:  # the final event was missed: end from storage
+                        async for item in replay(rt, execution_id, last):
+                            last = item[2] or last
+                            yield item
+                        yield "execution.status", _final_event(stored), None
+                        return
                     continue
                 event = decode_event(raw)
                 if isinstance(event, LogEvent):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,10 +30,18 @@ from app.lib.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.lib.jobs import send
 
 RUN_ACTOR = "executions.run"
+log = structlog.get_logger("ansflow.executions")
 
 
 def enqueue(rt: Runtime, execution: Execution) -> None:
-    send(rt.broker, rt.queues.executions, RUN_ACTOR, str(execution.id), priority=execution.priority)
+    """Send the wake-up. The row is already committed, so a broker outage only delays the run:
+    the sweeper re-sends messages for executions queued too long."""
+    try:
+        send(rt.broker, rt.queues.executions, RUN_ACTOR, str(execution.id), priority=execution.priority)
+    except Exception as exc:  # dramatiq raises its own ConnectionError family; never fail the request
+        log.warning(
+            "could not enqueue; the sweeper will re-send", execution_id=str(execution.id), error=type(exc).__name__
+        )
 
 
 async def create_execution(

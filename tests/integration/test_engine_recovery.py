@@ -78,6 +78,10 @@ steps:
         try:
             started = await run(admin, pipeline)
             await wait_for_step(admin, started["id"], "slow", "running", timeout=60)
+            for _ in range(300):  # the step's process itself has started (not only its status)
+                if marker.exists():
+                    break
+                await asyncio.sleep(0.05)
         finally:
             first_worker.kill()
         with WorkerProcess(settings):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 import dramatiq
@@ -17,22 +16,15 @@ from workers.context import WorkerContext
 log = structlog.get_logger("ansflow.worker")
 
 
-class SweeperMiddleware(dramatiq.Middleware):
+class LoopMiddleware(dramatiq.Middleware):
+    """Runs ``_loop`` on the worker's AsyncIO event loop from boot to shutdown (sweeper, schedules)."""
+
     def __init__(self, context: WorkerContext) -> None:
         self.context = context
         self._future: Any = None
 
     async def _loop(self) -> None:
-        while True:
-            with contextlib.suppress(Exception):
-                rt = await self.context.get()
-                system = await current_settings(rt)
-                report = await sweep(
-                    rt, lost_after_s=system.lost_message_after_s, retention_days=system.workspace_retention_days
-                )
-                if report.requeued or report.failed or report.resent:
-                    log.info("sweep", requeued=report.requeued, failed=report.failed, resent=report.resent)
-            await asyncio.sleep(self.context.settings.sweep_seconds if self.context.settings else 15.0)
+        raise NotImplementedError
 
     def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         thread = get_event_loop_thread()
@@ -43,3 +35,19 @@ class SweeperMiddleware(dramatiq.Middleware):
         if self._future is not None:
             self._future.cancel()
             self._future = None
+
+
+class SweeperMiddleware(LoopMiddleware):
+    async def _loop(self) -> None:
+        while True:
+            try:
+                rt = await self.context.get()
+                system = await current_settings(rt)
+                report = await sweep(
+                    rt, lost_after_s=system.lost_message_after_s, retention_days=system.workspace_retention_days
+                )
+                if report.requeued or report.failed or report.resent:
+                    log.info("sweep", requeued=report.requeued, failed=report.failed, resent=report.resent)
+            except Exception:  # a database hiccup must not end the loop; the next period retries
+                log.exception("sweep failed")
+            await asyncio.sleep(self.context.settings.sweep_seconds if self.context.settings else 15.0)

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
 
-import dramatiq
 import structlog
-from dramatiq.asyncio import get_event_loop_thread
 
 from app.domain.triggers.schedules import evaluate_schedules
 from workers.context import WorkerContext
+from workers.middleware import LoopMiddleware
 
 log = structlog.get_logger("ansflow.worker")
 INTERVAL_S = 20.0
@@ -27,11 +25,10 @@ def seconds_to_next_tick(now: float, interval: float = INTERVAL_S) -> float:
     return interval - (now % interval) + OFFSET_S
 
 
-class ScheduleMiddleware(dramatiq.Middleware):
+class ScheduleMiddleware(LoopMiddleware):
     def __init__(self, context: WorkerContext, interval_s: float = INTERVAL_S) -> None:
-        self.context = context
+        super().__init__(context)
         self.interval_s = interval_s
-        self._future: Any = None
 
     async def _loop(self) -> None:
         while True:
@@ -40,13 +37,3 @@ class ScheduleMiddleware(dramatiq.Middleware):
             except Exception:  # a database hiccup must not end the loop; the next tick retries
                 log.exception("schedule evaluation failed")
             await asyncio.sleep(seconds_to_next_tick(time.time(), self.interval_s))
-
-    def after_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        thread = get_event_loop_thread()
-        if thread is not None:
-            self._future = asyncio.run_coroutine_threadsafe(self._loop(), thread.loop)
-
-    def before_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        if self._future is not None:
-            self._future.cancel()
-            self._future = None

@@ -47,6 +47,14 @@ async def next_event(
     return pending.result(), None
 
 
+async def drop_pending(pending: asyncio.Future[bytes] | None) -> None:
+    """Cancel a wait for the next event when its socket or stream ends."""
+    if pending is not None:
+        pending.cancel()
+        with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+            await pending
+
+
 async def replay(rt: Runtime, execution_id: uuid.UUID, after: int, until: int | None = None) -> AsyncIterator[Item]:
     """Stored lines with seq > after (and <= until), page by page."""
     while True:
@@ -139,10 +147,7 @@ async def follow_execution(
                 elif isinstance(event, StepStatusEvent):
                     yield "step.status", raw, None
         finally:
-            if pending is not None:
-                pending.cancel()
-                with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                    await pending
+            await drop_pending(pending)
 
 
 def _final_event(data: dict[str, Any]) -> bytes:

@@ -8,7 +8,6 @@ from a project stops receiving its events within one heartbeat.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -32,7 +31,7 @@ from app.lib import errors
 from app.lib.events import ExecutionStatusEvent, StepStatusEvent, decode_event
 from app.lib.metrics import WEBSOCKET_CONNECTIONS
 from app.web.deps import resolve_principal
-from app.web.follow import HEARTBEAT_S, Heartbeat, follow_execution, next_event
+from app.web.follow import HEARTBEAT_S, Heartbeat, drop_pending, follow_execution, next_event
 
 HEARTBEAT_MSG = b'{"type":"heartbeat"}'
 METRICS_EVERY_S = 2.0
@@ -176,10 +175,7 @@ async def monitor_socket(socket: WebSocket[Any, Any, Any], state: State, channel
         except WebSocketDisconnect:
             return
         finally:
-            if pending is not None:
-                pending.cancel()
-                with contextlib.suppress(BaseException):
-                    await pending
+            await drop_pending(pending)
 
 
 @websocket("/ws/notifications")
@@ -200,10 +196,7 @@ async def notifications_socket(socket: WebSocket[Any, Any, Any], state: State, c
         except WebSocketDisconnect:
             return
         finally:
-            if pending is not None:
-                pending.cancel()
-                with contextlib.suppress(BaseException):
-                    await pending
+            await drop_pending(pending)
 
 
 SOCKETS = [execution_socket, monitor_socket, notifications_socket]

@@ -13,6 +13,7 @@ import pytest
 
 from app.config import Settings
 from app.lib.cache import create_cache, key
+from app.lib.cache.near import NEAR_TTL_S
 
 
 @pytest.fixture
@@ -95,5 +96,88 @@ async def test_two_processes_see_each_others_writes(contract_settings: Settings,
 async def _eventually(cache: Any, k: str, expected: object, within_s: float = 3.0) -> None:
     deadline = time.monotonic() + within_s
     while (got := await cache.get(k)) != expected:
+        assert time.monotonic() < deadline, f"still {got!r}, expected {expected!r}"
+        await asyncio.sleep(0.05)
+
+
+def loader(*values: bytes) -> Any:
+    """A read-through loader answering each value in turn (and counting its calls)."""
+    remaining = list(values)
+
+    async def load() -> bytes:
+        load.calls += 1  # type: ignore[attr-defined]
+        return remaining.pop(0)
+
+    load.calls = 0  # type: ignore[attr-defined]
+    return load
+
+
+async def test_read_through_near_copies_follow_local_writes(cache: Any, contract_settings: Settings) -> None:
+    """``cached`` keeps a near copy; a delete, a set or a tag invalidation here is seen at once."""
+    k = fresh(contract_settings)
+    load = loader(b"v1", b"v2", b"v4")
+    assert await cache.cached("contract", k, load, ttl=60, tags=["contract-tag"]) == b"v1"
+    assert await cache.cached("contract", k, load, ttl=60) == b"v1"
+    assert load.calls == 1, "the second read is a hit"
+    await cache.delete(k)
+    assert await cache.cached("contract", k, load, ttl=60, tags=["contract-tag"]) == b"v2"
+    await cache.set(k, b"v3", expire=60)
+    assert await cache.cached("contract", k, load, ttl=60) == b"v3"
+    await cache.delete(k)
+    await cache.cached("contract", k, load, ttl=60, tags=["contract-tag"])
+    await cache.invalidate_tags("contract-tag")
+    assert await cache.get(k) is None
+    assert await cache.cached("contract", k, loader(b"v5"), ttl=60) == b"v5"
+
+
+async def test_read_through_decoded_values_are_reused_only_for_the_same_bytes(
+    cache: Any, contract_settings: Settings
+) -> None:
+    k = fresh(contract_settings)
+    first = await cache.cached_as("contract", k, loader(b"[1]"), lambda raw: (raw.decode(),), ttl=60)
+    again = await cache.cached_as("contract", k, loader(b"[2]"), lambda raw: (raw.decode(),), ttl=60)
+    assert first == again == ("[1]",)
+    await cache.delete(k)
+    fresh_value = await cache.cached_as("contract", k, loader(b"[2]"), lambda raw: (raw.decode(),), ttl=60)
+    assert fresh_value == ("[2]",)
+
+
+async def test_read_through_near_copies_follow_other_processes(contract_settings: Settings, flavour: str) -> None:
+    """A process's near copy of a read-through entry goes as soon as another process writes the key."""
+    if flavour == "memory":
+        pytest.skip("the in-process cache belongs to one process")
+    first, second = create_cache(contract_settings), create_cache(contract_settings)
+    await first.init()
+    await second.init()
+    try:
+        k = fresh(contract_settings)
+        await _until_listening(first, second)
+        assert await first.cached("contract", k, loader(b"v1"), ttl=60) == b"v1"
+        assert await second.cached("contract", k, loader(b"unused"), ttl=60) == b"v1"
+        assert await second.cached("contract", k, loader(b"unused"), ttl=60) == b"v1"
+        assert second.near.get(k) == b"v1", "second holds a near copy"
+        # well inside the near copy's lifetime: only the PUBLISHed invalidation can explain a change
+        within = NEAR_TTL_S / 2
+        await first.delete(k)
+        await _eventually_cached(second, k, b"v2", within)
+        await _eventually_cached(second, k, b"v2", within)
+        await first.set(k, b"v3", expire=60)
+        await _eventually_cached(second, k, b"v3", within)
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def _until_listening(*caches: Any) -> None:
+    deadline = time.monotonic() + 5
+    while not all(c.two_tier.listening for c in caches):
+        assert time.monotonic() < deadline, "the invalidation subscription never came up"
+        await asyncio.sleep(0.02)
+
+
+async def _eventually_cached(cache: Any, k: str, expected: bytes, within_s: float = 3.0) -> None:
+    """Read through ``cache`` until it answers ``expected`` (its loader answers it too, once evicted)."""
+    deadline = time.monotonic() + within_s
+    while (got := await cache.cached("contract", k, loader(expected), ttl=60)) != expected:
         assert time.monotonic() < deadline, f"still {got!r}, expected {expected!r}"
         await asyncio.sleep(0.05)

@@ -55,10 +55,10 @@ async def load_user(session: AsyncSession, cache: AnsflowCache | None, user_id: 
 
     if cache is None:
         return _user_decoder.decode(await load())
-    raw = await cache.cached(
-        "identity_user", key(cache.settings, "identity", "user", user_id), load, ttl=TTL_S, tags=[user_tag(user_id)]
+    return await cache.cached_as(
+        "identity_user", key(cache.settings, "identity", "user", user_id), load, _user_decoder.decode,
+        ttl=TTL_S, tags=[user_tag(user_id)],
     )
-    return _user_decoder.decode(raw)
 
 
 async def load_token(session: AsyncSession, cache: AnsflowCache | None, token_hash: str) -> TokenEntry | None:
@@ -85,7 +85,7 @@ async def load_token(session: AsyncSession, cache: AnsflowCache | None, token_ha
 
     if cache is None:
         return _token_decoder.decode(await load())
-    return _token_decoder.decode(await cache.cached("identity_token", token_key(cache, token_hash), load, ttl=TTL_S))
+    return await cache.cached_as("identity_token", token_key(cache, token_hash), load, _token_decoder.decode, ttl=TTL_S)
 
 
 def token_key(cache: AnsflowCache, token_hash: str) -> str:

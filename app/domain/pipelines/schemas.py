@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 
@@ -69,7 +69,7 @@ class ValidateOut(msgspec.Struct):
     plan: Plan | None
 
 
-class PipelineStatus(msgspec.Struct):
+class PipelineStatus(msgspec.Struct, frozen=True):
     """Latest execution summary of a pipeline (served from cache)."""
 
     pipeline_id: uuid.UUID
@@ -80,4 +80,3 @@ class PipelineStatus(msgspec.Struct):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     duration_ms: int | None = None
-    extra: dict[str, Any] = msgspec.field(default_factory=dict)

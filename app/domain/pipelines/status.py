@@ -32,7 +32,7 @@ from app.lib.errors import NotFound
 
 TTL_S = 600
 LIST_TTL_S = 300
-_decode = msgspec.json.Decoder(tuple[str, PipelineStatus]).decode
+_decode = msgspec.json.Decoder(tuple[uuid.UUID, PipelineStatus]).decode
 
 
 def status_key(rt: Runtime, pipeline_id: uuid.UUID | str) -> str:
@@ -80,7 +80,8 @@ async def pipeline_status(
     async def load() -> bytes:
         return await _load_status(session, pipeline_id)
 
-    raw = await ansflow_cache(rt.cache).cached("pipeline-status", status_key(rt, pipeline_id), load, ttl=TTL_S)
-    project_id, status = _decode(raw)
-    await require(session, rt, actor, uuid.UUID(project_id), Action.READ, what="pipeline")
+    project_id, status = await ansflow_cache(rt.cache).cached_as(
+        "pipeline-status", status_key(rt, pipeline_id), load, _decode, ttl=TTL_S
+    )
+    await require(session, rt, actor, project_id, Action.READ, what="pipeline")
     return status

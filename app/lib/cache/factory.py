@@ -19,6 +19,8 @@ def create_cache(settings: Settings) -> AnsflowCache:
     if settings.redis_url:
         backend = TwoTierRedis(settings.redis_url, channel=key(settings, "cache-invalidations"))
         backend.on_touch = cache.touched
+        backend.on_change = cache.near.evict
+        backend.on_reset = cache.near.clear
         cache.add_two_tier(backend, guard_middleware(backend))
         CACHE_BACKEND_UP.set(1)
     else:

@@ -24,14 +24,15 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from cashews import Cache
 
 from app.config import Settings
 from app.lib.cache.keys import key
+from app.lib.cache.near import NEAR_TTL_S, NearCache
 from app.lib.cache.tiers import TwoTierRedis
-from app.lib.metrics import CACHE_HITS, CACHE_MISSES
+from app.lib.metrics import CACHE_HITS, CACHE_MEMORY_HITS, CACHE_MISSES
 
 TAG_TTL_S = 3600.0  # longer than any entry's TTL: a tag set never expires before its keys
 MAX_TTL_S = TAG_TTL_S
@@ -39,6 +40,7 @@ LOCK_S = 5.0
 POLL_S = 0.02
 
 Loader = Callable[[], Awaitable[bytes]]
+T = TypeVar("T")
 
 
 class _Load:
@@ -55,6 +57,10 @@ class AnsflowCache(Cache):
         self.settings = settings
         self.two_tier: TwoTierRedis | None = None
         self._loads: dict[str, list[_Load]] = {}
+        self.near = NearCache()
+        self._hits: dict[str, Any] = {}
+        self._misses: dict[str, Any] = {}
+        self._local_generation = 0  # bumped by every local invalidation: a read in flight must not fill near
 
     def add_two_tier(self, backend: TwoTierRedis, middleware: Any) -> None:
         self.two_tier = backend
@@ -62,9 +68,40 @@ class AnsflowCache(Cache):
 
     def touched(self, keys: Iterable[str]) -> None:
         """Keys invalidated here or by another process: loads of them in flight are now stale."""
+        self._local_generation += 1
         for k in keys:
+            self.near.evict((k,))
             for load in self._loads.get(k, ()):
                 load.dirty = True
+
+    def _generation(self) -> tuple[int, int] | None:
+        """None while the near tier cannot be trusted (the Redis tier's subscription is down)."""
+        if self.two_tier is None:
+            return (self._local_generation, 0)
+        if not self.two_tier.listening:
+            return None
+        return (self._local_generation, self.two_tier.generation)
+
+    def _remember(self, cache_key: str, value: bytes, ttl: float, generation: tuple[int, int] | None) -> None:
+        if generation is not None and generation == self._generation():
+            self.near.put(cache_key, value, ttl)
+
+    async def set(self, key: str, value: Any, *args: Any, **kwargs: Any) -> Any:
+        self.near.evict((key,))
+        return await super().set(key, value, *args, **kwargs)
+
+    async def incr(self, key: str, *args: Any, **kwargs: Any) -> Any:
+        self.near.evict((key,))
+        return await super().incr(key, *args, **kwargs)
+
+    async def expire(self, key: str, *args: Any, **kwargs: Any) -> Any:
+        self.near.evict((key,))
+        return await super().expire(key, *args, **kwargs)
+
+    async def clear(self) -> None:
+        self.near.clear()
+        self._local_generation += 1
+        await super().clear()
 
     async def delete(self, key: str) -> bool:
         self.touched((key,))
@@ -93,14 +130,32 @@ class AnsflowCache(Cache):
                 if len(members) < 500:
                     break
 
+    async def cached_as(self, name: str, cache_key: str, load: Loader, decode: Callable[[bytes], T], *,
+                        ttl: float, tags: Sequence[str] = ()) -> T:
+        """``cached`` then ``decode``; a near hit reuses the object decoded from the same bytes.
+
+        The result is shared between requests: only for immutable values (frozen Structs).
+        """
+        raw = await self.cached(name, cache_key, load, ttl=ttl, tags=tags)
+        return self.near.decoded(cache_key, raw, decode)
+
     async def cached(self, name: str, cache_key: str, load: Loader, *, ttl: float,
                      tags: Sequence[str] = (), lock: bool = False) -> bytes:
         """The cached bytes under ``cache_key``, else ``await load()`` stored for ``ttl`` seconds."""
+        generation = self._generation()
+        if generation is not None:
+            near = self.near.get(cache_key)
+            if near is not None:
+                self._count(self._hits, CACHE_HITS, name)
+                if self.two_tier is not None:
+                    CACHE_MEMORY_HITS.inc()  # the near copy is this process's memory too
+                return near
         value = await self.get(cache_key)
         if isinstance(value, bytes):
-            CACHE_HITS.labels(name).inc()
+            self._count(self._hits, CACHE_HITS, name)
+            self._remember(cache_key, value, NEAR_TTL_S, generation)
             return value
-        CACHE_MISSES.labels(name).inc()
+        self._count(self._misses, CACHE_MISSES, name)
         for running in list(self._loads.get(cache_key, ())):
             if not running.dirty:
                 try:
@@ -126,7 +181,16 @@ class AnsflowCache(Cache):
             if not loads:
                 del self._loads[cache_key]
         current.future.set_result(value)
+        if not current.dirty:
+            self._remember(cache_key, value, ttl, generation)
         return value
+
+    @staticmethod
+    def _count(children: dict[str, Any], family: Any, name: str) -> None:
+        child = children.get(name)
+        if child is None:
+            child = children[name] = family.labels(name)
+        child.inc()
 
     async def _fill(self, current: _Load, cache_key: str, load: Loader, ttl: float,
                     tags: Sequence[str], lock: bool) -> bytes:

@@ -85,7 +85,9 @@ class TwoTierRedis(RedisBackend):
         self.down = False
         self.pending_keys: set[str] = set()
         self.pending_tags: set[str] = set()
-        self.on_touch: Any = None  # set by AnsflowCache: keys another process changed
+        self.on_touch: Any = None  # set by AnsflowCache: keys another process invalidated
+        self.on_change: Any = None  # set by AnsflowCache: keys another process wrote or invalidated
+        self.on_reset: Any = None  # set by AnsflowCache: the memory tier was emptied
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -180,7 +182,7 @@ class TwoTierRedis(RedisBackend):
             try:
                 await client.ping()  # subscribe alone can "succeed" before anything reached Redis
                 await pubsub.subscribe(self.channel)
-                await self.local.clear()
+                await self._reset_local()
                 self.listening, delay = True, 0.1
                 await self.recovered()
                 while True:
@@ -195,12 +197,17 @@ class TwoTierRedis(RedisBackend):
             finally:
                 self.listening = False
                 self.generation += 1
-                await self.local.clear()
+                await self._reset_local()
                 with suppress(Exception):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
                     await client.aclose()
             await asyncio.sleep(delay)
             delay = min(delay * 2, RECONNECT_MAX_S)
+
+    async def _reset_local(self) -> None:
+        await self.local.clear()
+        if self.on_reset is not None:
+            self.on_reset()
 
     async def _apply(self, data: bytes) -> None:
         origin, kind, *raw = data.split(b"\n")
@@ -210,6 +217,8 @@ class TwoTierRedis(RedisBackend):
         self.generation += 1
         for k in keys:
             await self.local.delete(k)
+        if self.on_change is not None:
+            self.on_change(keys)
         if kind == b"d" and self.on_touch is not None:  # an invalidation, not another process's fill
             self.on_touch(keys)
 

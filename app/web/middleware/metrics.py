@@ -21,6 +21,10 @@ from app.lib.metrics import HTTP_LATENCY, HTTP_REQUESTS, instrument_engine
 
 
 def request_metrics(app: ASGIApp) -> ASGIApp:
+    counters: dict[tuple[str, str, int], Any] = {}  # label children, looked up once per series
+    histograms: dict[tuple[str, str], Any] = {}
+    instrumented: set[int] = set()
+
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
@@ -38,13 +42,21 @@ def request_metrics(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started
-            method, route = str(scope.get("method", "GET")), scope.get("path_template") or "unmatched"
-            HTTP_REQUESTS.labels(method, route, str(status)).inc()
-            HTTP_LATENCY.labels(method, route).observe(elapsed)
+            method, route = scope.get("method", "GET"), scope.get("path_template") or "unmatched"
+            counter = counters.get((method, route, status))
+            if counter is None:
+                counter = counters[(method, route, status)] = HTTP_REQUESTS.labels(method, route, str(status))
+            histogram = histograms.get((method, route))
+            if histogram is None:
+                histogram = histograms[(method, route)] = HTTP_LATENCY.labels(method, route)
+            counter.inc()
+            histogram.observe(elapsed)
             REQUEST_STATS.record(method, route, elapsed * 1000)
             rt: Any = getattr(scope["app"].state, "runtime", None)
             if rt is not None:
-                instrument_engine(rt.engine)
+                if id(rt.engine) not in instrumented:
+                    instrument_engine(rt.engine)
+                    instrumented.add(id(rt.engine))
                 REQUEST_STATS.schedule_flush(rt)
 
     return middleware

@@ -233,7 +233,7 @@ NOTES = """\
   machine, not of Litestar.
 - **Live lines.** "print->client" is measured from the moment the step printed the line (its text carries
   `time.time_ns()`) to its arrival at each client: it includes the engine's log batching
-  (`FLUSH_INTERVAL_S`), the database insert, the publish and the fan-out. "event ts->client" starts at the
+  (`FLUSH_GAP_S`, group commit), the database insert, the publish and the fan-out. "event ts->client" starts at the
   event's own `ts`. The bare Litestar channels fan-out (same clients, same event shape and rate, no database,
   no per-socket follow logic) separates the framework's cost from the app's.
 - **Priority overtaking** is measured at the broker level with the app's own broker factory

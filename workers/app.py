@@ -11,12 +11,14 @@ import dramatiq
 from app.config import Settings
 from app.lib.broker import Queues, create_broker
 from app.lib.log import configure_logging
+from app.lib.metrics import set_process_role
 from workers.context import CONTEXT
 from workers.middleware import SweeperMiddleware
 from workers.registry import register_actors
 from workers.schedules import ScheduleMiddleware
 
 settings = Settings.from_env()
+set_process_role("worker")
 configure_logging(settings.log_level)
 broker = create_broker(settings)
 broker.add_middleware(SweeperMiddleware(CONTEXT))

@@ -84,7 +84,7 @@ class EventPublisher(Protocol):
     async def close(self) -> None: ...
 
 
-Sink = Callable[[str, bytes], None]
+Sink = Callable[[str, Sequence[bytes]], None]  # (channel, events): one call per batch, not per event
 
 
 class LocalBus:
@@ -108,14 +108,13 @@ class LocalBus:
             sinks = list(self._sinks)
         for channel in channels:
             for sink in sinks:
-                sink(channel, data)
+                sink(channel, (data,))
 
     async def publish_many(self, channel: str, items: Sequence[bytes]) -> None:
         with self._lock:
             sinks = list(self._sinks)
-        for data in items:
-            for sink in sinks:
-                sink(channel, data)
+        for sink in sinks:
+            sink(channel, items)
 
     async def close(self) -> None:
         return None

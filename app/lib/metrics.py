@@ -48,11 +48,12 @@ CACHE_ERRORS = Counter("ansflow_cache_backend_errors", "Redis calls that failed"
 CACHE_BYPASSED = Counter("ansflow_cache_bypassed", "cache calls skipped because Redis was unavailable")
 CACHE_BACKEND_UP = Gauge("ansflow_cache_backend_up", "1 when the shared cache answers, 0 while bypassed",
                          multiprocess_mode="livemin")
-DB_POOL_IN_USE = Gauge("ansflow_db_pool_connections_in_use", "database connections checked out",
-                       multiprocess_mode="livesum")
-DB_POOL_OVERFLOW = Gauge("ansflow_db_pool_overflow", "connections opened beyond the pool size",
-                         multiprocess_mode="livesum")
-DB_POOL_SIZE = Gauge("ansflow_db_pool_size", "configured pool size", multiprocess_mode="livesum")
+DB_POOL_IN_USE = Gauge("ansflow_db_pool_connections_in_use", "database connections checked out, by process role",
+                       ["role"], multiprocess_mode="livesum")
+DB_POOL_OVERFLOW = Gauge("ansflow_db_pool_overflow", "connections opened beyond the pool size, by process role",
+                         ["role"], multiprocess_mode="livesum")
+DB_POOL_SIZE = Gauge("ansflow_db_pool_size", "configured pool size, by process role", ["role"],
+                     multiprocess_mode="livesum")
 QUEUE_LATENCY = Histogram(
     "ansflow_queue_latency_seconds", "enqueue to start of an execution, per queue", ["queue"],
     buckets=(0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0),
@@ -65,11 +66,19 @@ WEBSOCKET_CONNECTIONS = Gauge("ansflow_websocket_connections", "open WebSocket c
                               multiprocess_mode="livesum")
 
 _POOLS: weakref.WeakSet[Any] = weakref.WeakSet()
+_ROLE = ["web"]  # "worker" in dramatiq processes: pool gauges say which side holds the connections
 _GAUGE_FILE = re.compile(r"gauge_live\w*?_(\d+)\.db$")
 
 
 def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+def set_process_role(role: str) -> None:
+    """Label this process's pool gauges (``web``, the default, or ``worker``)."""
+    _ROLE[0] = role
+    if _POOLS:
+        _pool_changed()
 
 
 def _pool_changed(*_: Any) -> None:
@@ -78,9 +87,10 @@ def _pool_changed(*_: Any) -> None:
         in_use += int(pool.checkedout())
         overflow += max(int(pool.overflow()), 0)
         size += int(pool.size())
-    DB_POOL_IN_USE.set(in_use)
-    DB_POOL_OVERFLOW.set(overflow)
-    DB_POOL_SIZE.set(size)
+    role = _ROLE[0]
+    DB_POOL_IN_USE.labels(role).set(in_use)
+    DB_POOL_OVERFLOW.labels(role).set(overflow)
+    DB_POOL_SIZE.labels(role).set(size)
 
 
 def instrument_engine(engine: AsyncEngine) -> None:

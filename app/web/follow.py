@@ -1,29 +1,36 @@
 """Follow an execution: snapshot, stored lines after a seq, then live events, gap-free and de-duplicated.
 
-Shared by the WebSocket and the Server-Sent Events endpoints. The subscription is opened
-*before* storage is read, and live log events are de-duplicated by ``seq``; a jump in ``seq``
-(a dropped event, or a slow client whose backlog overflowed) is filled from storage, so the
-client sees exactly after_seq+1..N.
+Shared by the WebSocket and the Server-Sent Events endpoints. The follower joins its execution's
+hub (hub.py: one subscription per process) *before* storage is read, and live log events are
+de-duplicated by ``seq``; a jump in ``seq`` (a dropped event, or a slow client whose queue
+overflowed) is filled from storage, so the client sees exactly after_seq+1..N.
+
+At every tick (``HEARTBEAT_S``) the follower re-checks access and whether storage says the
+execution ended (its final event may have been missed, e.g. published while Redis was away); one
+read per execution per process answers all its followers.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from typing import Any, NamedTuple
 
 import msgspec
-from litestar.channels import ChannelsPlugin
 
+from app.db.models.executions import Execution
 from app.domain.executions.queries import detail, load_execution, read_logs
 from app.domain.executions.states import EXECUTION_FINAL
 from app.domain.runtime import Runtime
-from app.lib.events import ExecutionStatusEvent, LogEvent, StepStatusEvent, decode_event
+from app.lib.errors import NotFound
+from app.lib.events import ExecutionStatusEvent, LogEvent
+from app.web.hub import Hub, Item, LiveHubs
 
 HEARTBEAT_S = 15.0
 REPLAY_PAGE = 5000
+PROBE_TTL_S = 1.0
 _encode = msgspec.json.Encoder().encode
 
 
@@ -32,32 +39,15 @@ class Heartbeat:
 
 
 HEARTBEAT = Heartbeat()
-Item = tuple[str, bytes, int | None]  # (type, json bytes, seq for log lines)
 
 
-async def next_event(
-    events: AsyncIterator[bytes], pending: asyncio.Future[bytes] | None, timeout: float
-) -> tuple[bytes | None, asyncio.Future[bytes] | None]:
-    """Wait for the subscription's next event without losing it on a timeout."""
-    if pending is None:
-        pending = asyncio.ensure_future(anext(events))
-    done, _ = await asyncio.wait({pending}, timeout=timeout)
-    if not done:
-        return None, pending
-    return pending.result(), None
-
-
-async def drop_pending(pending: asyncio.Future[bytes] | None) -> None:
-    """Cancel a wait for the next event when its socket or stream ends."""
-    if pending is not None:
-        pending.cancel()
-        with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-            await pending
-
-
-async def replay(rt: Runtime, execution_id: uuid.UUID, after: int, until: int | None = None) -> AsyncIterator[Item]:
-    """Stored lines with seq > after (and <= until), page by page."""
-    while True:
+async def replay(
+    rt: Runtime, execution_id: uuid.UUID, after: int, until: int | None = None, pages: int | None = None
+) -> AsyncIterator[Item]:
+    """Stored lines with seq > after (and <= until), page by page (at most ``pages`` pages)."""
+    while pages is None or pages > 0:
+        if pages is not None:
+            pages -= 1
         async with rt.sessionmaker() as session:
             page = await read_logs(session, execution_id, after_seq=after, step=None, limit=REPLAY_PAGE, q=None)
         for line in page.lines:
@@ -71,92 +61,192 @@ async def replay(rt: Runtime, execution_id: uuid.UUID, after: int, until: int | 
                 text=line.text,
                 ts=line.ts.isoformat(),
             )
-            yield "log", _encode(event), line.seq
+            yield Item("log", _encode(event).decode(), line.seq)
         if len(page.lines) < REPLAY_PAGE:
             return
         after = page.lines[-1].seq
 
 
-async def snapshot_item(rt: Runtime, execution_id: uuid.UUID) -> tuple[Item, str, dict[str, Any]]:
+async def snapshot_item(rt: Runtime, execution_id: uuid.UUID) -> tuple[Item, str, bytes]:
+    """The snapshot message, the execution's status and its status event built from storage."""
     async with rt.sessionmaker() as session:
         execution = await load_execution(session, execution_id)
         out = await detail(session, execution)
     data = msgspec.to_builtins(out)
-    return ("snapshot", _encode({"type": "snapshot", "execution": data}), None), out.status, data
+    snapshot = Item("snapshot", _encode({"type": "snapshot", "execution": data}).decode())
+    return snapshot, out.status, _status_event(execution)
+
+
+def _status_event(execution: Execution) -> bytes:
+    return _encode(ExecutionStatusEvent(
+        execution_id=str(execution.id),
+        pipeline_id=str(execution.pipeline_id),
+        project_id=str(execution.project_id),
+        status=execution.status,
+        ts=(execution.finished_at or execution.created_at).isoformat(),
+        number=execution.number,
+    ))
+
+
+class _SharedRead(NamedTuple):
+    started: float
+    version: int  # the hub's version when the read started
+    future: asyncio.Future[Any]
+
+
+def _shared(hub: Hub, memo_key: Hashable, read: Callable[[], Awaitable[Any]], *, same_version: bool) -> Any:
+    """The hub's read under ``memo_key`` if it is young enough (and, if asked, no status event reached
+    the hub since it started), else a new one; callers ``await asyncio.shield(...)`` it."""
+    now = time.monotonic()
+    memo: _SharedRead | None = hub.memo.get(memo_key)
+    if (memo is None or now - memo.started > PROBE_TTL_S or _failed(memo.future)
+            or (same_version and memo.version != hub.version)):
+        if len(hub.memo) > 64:
+            hub.memo = {k: v for k, v in hub.memo.items() if now - v.started <= PROBE_TTL_S}
+        future = asyncio.ensure_future(read())
+        future.add_done_callback(_retrieve)
+        memo = hub.memo[memo_key] = _SharedRead(now, hub.version, future)
+    return memo.future
+
+
+async def shared_snapshot(rt: Runtime, hub: Hub, execution_id: uuid.UUID) -> tuple[Item, str, bytes]:
+    """``snapshot_item``, read once for the followers that join together (a connect storm).
+
+    A read is reused while no status event reached the hub since it started (the hub was already
+    subscribed then, so any change it could miss would have bumped ``hub.version``) and for at most
+    ``PROBE_TTL_S`` (queue positions move without events on this channel).
+    """
+    future = _shared(hub, "snapshot", lambda: snapshot_item(rt, execution_id), same_version=True)
+    result: tuple[Item, str, bytes] = await asyncio.shield(future)
+    return result
+
+
+async def shared_replay(rt: Runtime, hub: Hub, execution_id: uuid.UUID, after: int) -> list[Item]:
+    """The first page of stored lines after ``after``, read once for the followers that join together.
+
+    A shared read may have started before this follower joined: lines stored in between are then
+    missing from it. ``follow_execution`` notices (the hub saw a seq beyond the page when the
+    follower joined, or the run already ended) and reads the rest itself.
+    """
+    future = _shared(hub, ("replay", after), lambda: _first_page(rt, execution_id, after), same_version=False)
+    page: list[Item] = await asyncio.shield(future)
+    return page
+
+
+async def _first_page(rt: Runtime, execution_id: uuid.UUID, after: int) -> list[Item]:
+    return [item async for item in replay(rt, execution_id, after, pages=1)]
+
+
+def _failed(future: asyncio.Future[Any]) -> bool:
+    return future.done() and (future.cancelled() or future.exception() is not None)
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Mark a shared read's exception as seen: its callers re-raise it (no 'never retrieved' noise)."""
+    if not future.cancelled():
+        future.exception()
+
+
+class _StoredFinal:
+    """The stored final status event of an execution (or None while it runs), read at most once per
+    ``PROBE_TTL_S`` per process whatever the number of its followers."""
+
+    def __init__(self) -> None:
+        self._reads: dict[uuid.UUID, tuple[float, asyncio.Future[bytes | None]]] = {}
+
+    async def get(self, rt: Runtime, execution_id: uuid.UUID) -> bytes | None:
+        now = time.monotonic()
+        entry = self._reads.get(execution_id)
+        if entry is None or now - entry[0] > PROBE_TTL_S:
+            if len(self._reads) > 1000:
+                self._reads = {k: v for k, v in self._reads.items() if now - v[0] <= PROBE_TTL_S}
+            future = asyncio.ensure_future(self._read(rt, execution_id))
+            future.add_done_callback(_retrieve)
+            entry = self._reads[execution_id] = (now, future)
+        return await asyncio.shield(entry[1])
+
+    @staticmethod
+    async def _read(rt: Runtime, execution_id: uuid.UUID) -> bytes | None:
+        async with rt.sessionmaker() as session:
+            try:
+                execution = await load_execution(session, execution_id)
+            except NotFound:
+                return None
+        return _status_event(execution) if execution.status in EXECUTION_FINAL else None
+
+
+STORED_FINAL = _StoredFinal()
 
 
 async def follow_execution(
     rt: Runtime,
-    channels: ChannelsPlugin,
+    hubs: LiveHubs,
     execution_id: uuid.UUID,
     after_seq: int,
     still_allowed: Callable[[], Awaitable[bool]],
 ) -> AsyncIterator[Item | Heartbeat]:
     """Yield events for one execution until its final status (or until access is revoked)."""
-    channel = rt.channels.execution(str(execution_id))
-    async with channels.start_subscription([channel], history=0) as sub:
-        snap, status, data = await snapshot_item(rt, execution_id)
+    async with hubs.follow(rt.channels.execution(str(execution_id)), HEARTBEAT_S) as follower:
+        hub = follower.hub
+        seen_at_join = hub.last_seq  # read before any await: exactly what reached the hub before we joined
+        snap, status, final = await shared_snapshot(rt, hub, execution_id)
         yield snap
         last = after_seq
-        async for item in replay(rt, execution_id, last):
-            last = item[2] or last
+        page = await shared_replay(rt, hub, execution_id, after_seq)
+        for item in page:
+            last = item.seq or last
             yield item
+        if len(page) >= REPLAY_PAGE or seen_at_join > last or status in EXECUTION_FINAL:
+            async for item in replay(rt, execution_id, last):  # a read of our own, started after we joined
+                last = item.seq or last
+                yield item
         if status in EXECUTION_FINAL:
-            yield "execution.status", _final_event(data), None
+            yield Item("execution.status", final.decode())
             return
-        pending: asyncio.Future[bytes] | None = None
-        events = sub.iter_events()
-        try:
-            while True:
-                raw, pending = await next_event(events, pending, HEARTBEAT_S)
-                if raw is None:
+        while True:
+            for item in await follower.take():
+                kind = item.kind
+                if kind == "log":
+                    seq: int = item.seq or 0
+                    if seq <= last:
+                        continue
+                    if seq > last + 1:  # dropped live events: say so, then fill the gap from storage
+                        yield Item("lagged", _encode({"type": "lagged", "missed_from": last + 1,
+                                                      "missed_to": seq - 1}).decode())
+                        async for stored in replay(rt, execution_id, last, until=seq - 1):
+                            last = stored.seq or last
+                            yield stored
+                    last = seq
+                    yield item
+                elif kind == "execution.status":
+                    if item.event.status in EXECUTION_FINAL:
+                        async for stored in replay(rt, execution_id, last):  # lines flushed before the end
+                            last = stored.seq or last
+                            yield stored
+                        yield item
+                        return
+                    yield item
+                elif kind == "step.status":
+                    yield item
+                elif kind == "tick":
                     if not await still_allowed():
                         return
                     yield HEARTBEAT
-                    _, stored_status, stored = await snapshot_item(rt, execution_id)
-                    if stored_status in EXECUTION_FINAL:  # the final event was missed: end from storage
-                        async for item in replay(rt, execution_id, last):
-                            last = item[2] or last
-                            yield item
-                        yield "execution.status", _final_event(stored), None
+                    stored_final = await STORED_FINAL.get(rt, execution_id)
+                    if stored_final is not None:  # the final event was missed: end from storage
+                        async for stored in replay(rt, execution_id, last):
+                            last = stored.seq or last
+                            yield stored
+                        yield Item("execution.status", stored_final.decode())
                         return
-                    continue
-                event = decode_event(raw)
-                if isinstance(event, LogEvent):
-                    if event.seq <= last:
-                        continue
-                    if event.seq > last + 1:  # dropped live events: say so, then fill the gap from storage
-                        yield (
-                            "lagged",
-                            _encode({"type": "lagged", "missed_from": last + 1, "missed_to": event.seq - 1}),
-                            None,
-                        )
-                        async for item in replay(rt, execution_id, last, until=event.seq - 1):
-                            last = item[2] or last
-                            yield item
-                    last = event.seq
-                    yield "log", raw, event.seq
-                elif isinstance(event, ExecutionStatusEvent):
-                    if event.status in EXECUTION_FINAL:
-                        async for item in replay(rt, execution_id, last):  # lines flushed before the end
-                            last = item[2] or last
-                            yield item
-                        yield "execution.status", raw, None
-                        return
-                    yield "execution.status", raw, None
-                elif isinstance(event, StepStatusEvent):
-                    yield "step.status", raw, None
-        finally:
-            await drop_pending(pending)
+                elif kind == "gone":
+                    raise LiveFeedLost(last)
 
 
-def _final_event(data: dict[str, Any]) -> bytes:
-    event = ExecutionStatusEvent(
-        execution_id=str(data["id"]),
-        pipeline_id=str(data["pipeline_id"]),
-        project_id=str(data["project_id"]),
-        status=str(data["status"]),
-        ts=str(data.get("finished_at") or data.get("created_at")),
-        number=int(data["number"]),
-    )
-    return _encode(event)
+class LiveFeedLost(Exception):
+    """The process lost its subscription to the execution's channel; the client should reconnect."""
+
+    def __init__(self, last_seq: int) -> None:
+        super().__init__(f"live feed interrupted after seq {last_seq}; reconnect with after_seq={last_seq}")
+        self.last_seq = last_seq
+

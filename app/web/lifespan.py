@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
+import gc
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import asynccontextmanager
 
 import dramatiq
@@ -16,6 +17,7 @@ from app.db.migrate import current_revision, head_revision
 from app.domain.accounts.users import ensure_admin
 from app.domain.runtime import Runtime, build_runtime
 from app.lib.events import LOCAL_BUS
+from app.web.hub import LiveHubs
 
 log = structlog.get_logger("ansflow.web")
 
@@ -53,11 +55,16 @@ def make_lifespan(settings: Settings, channels: ChannelsPlugin):  # type: ignore
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         rt = build_runtime(settings)
         app.state.runtime = rt
+        app.state.hubs = hubs = LiveHubs(channels)
         worker: dramatiq.Worker | None = None
         loop = asyncio.get_running_loop()
 
-        def sink(channel: str, data: bytes) -> None:
-            loop.call_soon_threadsafe(channels.publish, data, channel)
+        def publish_all(channel: str, events: Sequence[bytes]) -> None:
+            for data in events:
+                channels.publish(data, channel)
+
+        def sink(channel: str, events: Sequence[bytes]) -> None:  # called from worker threads
+            loop.call_soon_threadsafe(publish_all, channel, list(events))
 
         try:
             await rt.cache.init()  # bind the cache's housekeeping to this loop before workers share it
@@ -70,9 +77,11 @@ def make_lifespan(settings: Settings, channels: ChannelsPlugin):  # type: ignore
             if settings.embedded_broker:
                 worker = await asyncio.to_thread(_start_embedded_worker, settings, rt)
             app.state.worker = worker
+            gc.freeze()  # start-up objects never die: keep them out of every later full collection
             yield
         finally:
             LOCAL_BUS.remove_sink(sink)
+            await hubs.close()
             if worker is not None:
                 from workers.context import CONTEXT
 

@@ -17,23 +17,23 @@ from urllib.parse import urlparse
 
 import msgspec
 from litestar import WebSocket, websocket
-from litestar.channels import ChannelsPlugin
 from litestar.datastructures import State
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import Parameter
 
 from app.domain.accounts.principal import Principal
-from app.domain.executions.queries import load_execution
+from app.domain.executions.queries import project_of
 from app.domain.projects.access import require, visible_project_ids
 from app.domain.projects.permissions import Action
 from app.domain.runtime import Runtime
 from app.lib import errors
-from app.lib.events import ExecutionStatusEvent, StepStatusEvent, decode_event
 from app.lib.metrics import WEBSOCKET_CONNECTIONS
 from app.web.deps import resolve_principal
-from app.web.follow import HEARTBEAT_S, Heartbeat, drop_pending, follow_execution, next_event
+from app.web.follow import HEARTBEAT_S, Heartbeat, LiveFeedLost, follow_execution
+from app.web.hub import LiveHubs
 
-HEARTBEAT_MSG = b'{"type":"heartbeat"}'
+HEARTBEAT_MSG = '{"type":"heartbeat"}'
+STATUS_KINDS = frozenset({"execution.status", "step.status"})
 METRICS_EVERY_S = 2.0
 
 
@@ -65,12 +65,16 @@ async def _counted() -> AsyncIterator[None]:
         WEBSOCKET_CONNECTIONS.dec()
 
 
+def _hubs(state: State) -> LiveHubs:
+    hubs: LiveHubs = state.hubs
+    return hubs
+
+
 @websocket("/ws/executions/{execution_id:uuid}")
 async def execution_socket(
     socket: WebSocket[Any, Any, Any],
     execution_id: uuid.UUID,
     state: State,
-    channels: ChannelsPlugin,
     after_seq: Annotated[int, Parameter(ge=0)] = 0,
 ) -> None:
     """Snapshot, stored lines after ``after_seq``, then live events; closes 1000 after the final status."""
@@ -79,27 +83,31 @@ async def execution_socket(
     principal = await _authenticate(socket, rt)
     if principal is None:
         return
+    async with rt.sessionmaker() as session:
+        try:
+            project_id = await project_of(session, rt, execution_id)
+            await require(session, rt, principal, project_id, Action.READ, what="execution")
+        except errors.NotFound:
+            project_id = None
+    if project_id is None:
+        await socket.close(code=4404, reason="execution not found")
+        return
 
-    async def allowed() -> bool:
+    async def allowed() -> bool:  # the role is cached: a heartbeat's check costs no query
         async with rt.sessionmaker() as session:
             try:
-                execution = await load_execution(session, execution_id)
-                await require(session, rt, principal, execution.project_id, Action.READ, what="execution")
+                await require(session, rt, principal, project_id, Action.READ, what="execution")
             except errors.NotFound:
                 return False
         return True
 
-    if not await allowed():
-        await socket.close(code=4404, reason="execution not found")
-        return
     async with _counted():
         try:
-            async for item in follow_execution(rt, channels, execution_id, after_seq, allowed):
-                if isinstance(item, Heartbeat):
-                    await socket.send_text(HEARTBEAT_MSG.decode())
-                else:
-                    await socket.send_text(item[1].decode())
+            async for item in follow_execution(rt, _hubs(state), execution_id, after_seq, allowed):
+                await socket.send_text(HEARTBEAT_MSG if isinstance(item, Heartbeat) else item.text)
             await socket.close(code=1000)
+        except LiveFeedLost as lost:
+            await socket.close(code=1012, reason=f"live feed interrupted: reconnect with after_seq={lost.last_seq}")
         except WebSocketDisconnect:
             return
 
@@ -125,16 +133,16 @@ class _MetricsTicker:
 
     def __init__(self) -> None:
         self.at = 0.0
-        self.payload = b""
+        self.payload = ""
         self.lock = asyncio.Lock()
 
-    async def get(self, rt: Runtime) -> bytes:
+    async def get(self, rt: Runtime) -> str:
         async with self.lock:
             if time.monotonic() - self.at >= METRICS_EVERY_S * 0.9:
                 from app.domain.monitoring.overview import overview
 
                 data = msgspec.to_builtins(await overview(rt))
-                self.payload = msgspec.json.encode({"type": "metrics", **data})
+                self.payload = msgspec.json.encode({"type": "metrics", **data}).decode()
                 self.at = time.monotonic()
             return self.payload
 
@@ -143,7 +151,7 @@ _TICKER = _MetricsTicker()
 
 
 @websocket("/ws/monitor")
-async def monitor_socket(socket: WebSocket[Any, Any, Any], state: State, channels: ChannelsPlugin) -> None:
+async def monitor_socket(socket: WebSocket[Any, Any, Any], state: State) -> None:
     """Status events of every execution the user may see, plus a metrics message every 2 s."""
     rt: Runtime = state.runtime
     await socket.accept()
@@ -152,51 +160,45 @@ async def monitor_socket(socket: WebSocket[Any, Any, Any], state: State, channel
         return
     visibility = _Visibility(rt, principal)
     await visibility.refresh()
-    async with _counted(), channels.start_subscription([rt.channels.global_], history=0) as sub:
-        events = sub.iter_events()
-        pending: asyncio.Future[bytes] | None = None
-        next_metrics = next_heartbeat = time.monotonic()
+    async with _counted(), _hubs(state).follow(rt.channels.global_, METRICS_EVERY_S) as follower:
         try:
+            await socket.send_text(await _TICKER.get(rt))
+            next_heartbeat = time.monotonic() + HEARTBEAT_S
             while True:
-                now = time.monotonic()
-                if now >= next_metrics:
-                    await socket.send_text((await _TICKER.get(rt)).decode())
-                    next_metrics = now + METRICS_EVERY_S
-                if now >= next_heartbeat:
-                    await visibility.refresh()
-                    await socket.send_text(HEARTBEAT_MSG.decode())
-                    next_heartbeat = now + HEARTBEAT_S
-                raw, pending = await next_event(events, pending, max(0.05, min(next_metrics, next_heartbeat) - now))
-                if raw is None:
-                    continue
-                event = decode_event(raw)
-                if isinstance(event, ExecutionStatusEvent | StepStatusEvent) and visibility.sees(event.project_id):
-                    await socket.send_text(raw.decode())
+                for item in await follower.take():
+                    if item.kind == "tick":
+                        await socket.send_text(await _TICKER.get(rt))
+                        if time.monotonic() >= next_heartbeat:
+                            await visibility.refresh()
+                            await socket.send_text(HEARTBEAT_MSG)
+                            next_heartbeat = time.monotonic() + HEARTBEAT_S
+                    elif item.kind == "gone":
+                        await socket.close(code=1012, reason="live feed interrupted: reconnect")
+                        return
+                    elif item.kind in STATUS_KINDS and visibility.sees(item.event.project_id):
+                        await socket.send_text(item.text)
         except WebSocketDisconnect:
             return
-        finally:
-            await drop_pending(pending)
 
 
 @websocket("/ws/notifications")
-async def notifications_socket(socket: WebSocket[Any, Any, Any], state: State, channels: ChannelsPlugin) -> None:
+async def notifications_socket(socket: WebSocket[Any, Any, Any], state: State) -> None:
     """Events for this user: approvals requested of them, their runs finished."""
     rt: Runtime = state.runtime
     await socket.accept()
     principal = await _authenticate(socket, rt)
     if principal is None:
         return
-    async with _counted(), channels.start_subscription([rt.channels.user(str(principal.user_id))], history=0) as sub:
-        events = sub.iter_events()
-        pending: asyncio.Future[bytes] | None = None
+    async with _counted(), _hubs(state).follow(rt.channels.user(str(principal.user_id)), HEARTBEAT_S) as follower:
         try:
             while True:
-                raw, pending = await next_event(events, pending, HEARTBEAT_S)
-                await socket.send_text((raw or HEARTBEAT_MSG).decode())
+                for item in await follower.take():
+                    if item.kind == "gone":
+                        await socket.close(code=1012, reason="live feed interrupted: reconnect")
+                        return
+                    await socket.send_text(HEARTBEAT_MSG if item.kind == "tick" else item.text)
         except WebSocketDisconnect:
             return
-        finally:
-            await drop_pending(pending)
 
 
 SOCKETS = [execution_socket, monitor_socket, notifications_socket]

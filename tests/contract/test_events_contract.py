@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
@@ -24,8 +25,8 @@ async def test_subscribers_receive_the_exact_bytes(contract_settings: Settings, 
     if flavour == "memory":
         assert publisher is LOCAL_BUS
 
-        def sink(channel: str, data: bytes) -> None:
-            received.append((channel, data))
+        def sink(channel: str, events: Sequence[bytes]) -> None:
+            received.extend((channel, data) for data in events)
 
         LOCAL_BUS.add_sink(sink)
         try:

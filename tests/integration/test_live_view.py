@@ -46,6 +46,39 @@ async def test_replay_seam_mid_run_is_exact(live: httpx.AsyncClient, live_server
     assert follower.close_code == 1000
 
 
+DRIP = """
+steps:
+  - name: drip
+    run: for i in $(seq 1 300); do echo "line $i"; sleep 0.01; done; sleep 3; echo done
+"""
+
+
+async def test_a_connect_storm_mid_run_gives_every_follower_exactly_its_lines(
+    live: httpx.AsyncClient, live_server: LiveServer, live_token: str
+) -> None:
+    """Followers that join together share one snapshot and one replay read (hub.py, follow.py). A
+    joiner that reuses a read started before it joined must read what was stored in between itself:
+    every follower gets exactly its lines, and none needs a "lagged" refill (nothing overflowed)."""
+    _, pipeline = await project_and_pipeline(live, DRIP)
+    execution = await start_run(live, pipeline)
+    await _wait_stored(live, execution, 20)
+    afters = [0, 10] * 12
+
+    async def one(after: int, delay: float) -> Follower:
+        await asyncio.sleep(delay)
+        url = ws_url(live_server.url, f"/ws/executions/{execution}?after_seq={after}")
+        return await Follower().follow(url, live_token)
+
+    followers = await asyncio.gather(*(one(after, i * 0.04) for i, after in enumerate(afters)))
+    total = len(await stored_seqs(live, execution))
+    assert total >= 301
+    for after, follower in zip(afters, followers, strict=True):
+        assert follower.messages[0]["type"] == "snapshot"
+        assert follower.log_seqs == list(range(after + 1, total + 1)), f"after_seq={after}"
+        assert not [m for m in follower.messages if m["type"] == "lagged"]
+        assert follower.messages[-1]["type"] == "execution.status" and follower.close_code == 1000
+
+
 async def test_reconnect_with_last_seq_loses_nothing(
     live: httpx.AsyncClient, live_server: LiveServer, live_token: str
 ) -> None:

@@ -16,6 +16,7 @@ from app.domain.projects.access import require, visible_project_ids
 from app.domain.projects.permissions import Action
 from app.domain.runtime import Runtime
 from app.lib.broker import PRIORITIES
+from app.lib.cache import ansflow_cache, key
 from app.lib.errors import NotFound
 
 
@@ -24,6 +25,27 @@ async def load_execution(session: AsyncSession, execution_id: uuid.UUID) -> Exec
     if execution is None:
         raise NotFound("execution not found")
     return execution
+
+
+PROJECT_OF_TTL_S = 3600.0
+
+
+async def project_of(session: AsyncSession, rt: Runtime, execution_id: uuid.UUID) -> uuid.UUID:
+    """The execution's project, cached (it never changes; every socket that follows it asks)."""
+
+    async def load() -> bytes:
+        project_id = await session.scalar(select(Execution.project_id).where(Execution.id == execution_id))
+        if project_id is None:
+            raise NotFound("execution not found")  # not cached: the next ask reads again
+        return str(project_id).encode()
+
+    return await ansflow_cache(rt.cache).cached_as(
+        "execution-project", key(rt.settings, "execution-project", execution_id), load, _uuid, ttl=PROJECT_OF_TTL_S
+    )
+
+
+def _uuid(raw: bytes) -> uuid.UUID:
+    return uuid.UUID(raw.decode())
 
 
 async def steps_of(session: AsyncSession, execution_id: uuid.UUID) -> list[ExecutionStep]:

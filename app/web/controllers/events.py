@@ -7,7 +7,6 @@ from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get
-from litestar.channels import ChannelsPlugin
 from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +17,8 @@ from app.domain.projects.access import require
 from app.domain.projects.permissions import Action
 from app.domain.runtime import Runtime
 from app.lib import errors
-from app.web.follow import Heartbeat, follow_execution
+from app.web.follow import Heartbeat, LiveFeedLost, follow_execution
+from app.web.hub import LiveHubs
 from app.web.problems import error_responses
 
 PROXY_SAFE_HEADERS = {"Cache-Control": "no-cache, no-transform", "X-Accel-Buffering": "no"}
@@ -36,7 +36,6 @@ class ExecutionEventsController(Controller):
         principal: Principal,
         db: AsyncSession,
         rt: Runtime,
-        channels: ChannelsPlugin,
         after_seq: Annotated[int, Parameter(ge=0)] = 0,
     ) -> ServerSentEvent:
         """The WebSocket's events as SSE; ``log`` events carry ``id: <seq>`` and Last-Event-ID resumes."""
@@ -54,12 +53,16 @@ class ExecutionEventsController(Controller):
                     return False
             return True
 
+        hubs: LiveHubs = request.app.state.hubs
+
         async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
-            async for item in follow_execution(rt, channels, execution_id, start, allowed):
-                if isinstance(item, Heartbeat):
-                    yield ServerSentEventMessage(comment="heartbeat")
-                else:
-                    kind, data, seq = item
-                    yield ServerSentEventMessage(data=data.decode(), event=kind, id=seq)
+            try:
+                async for item in follow_execution(rt, hubs, execution_id, start, allowed):
+                    if isinstance(item, Heartbeat):
+                        yield ServerSentEventMessage(comment="heartbeat")
+                    else:
+                        yield ServerSentEventMessage(data=item.text, event=item.kind, id=item.seq)
+            except LiveFeedLost as lost:  # the client's EventSource reconnects with Last-Event-ID
+                yield ServerSentEventMessage(comment=str(lost), retry=1000)
 
         return ServerSentEvent(stream(), headers=PROXY_SAFE_HEADERS)

@@ -12,8 +12,13 @@ from typing import Protocol
 
 import msgspec
 import redis.asyncio as aioredis
+import structlog
+from redis.exceptions import RedisError
 
 from app.config import Settings
+from app.lib.metrics import EVENTS_DROPPED
+
+log = structlog.get_logger("ansflow.events")
 
 
 class ExecutionStatusEvent(msgspec.Struct, frozen=True, tag="execution.status", tag_field="type"):
@@ -124,23 +129,43 @@ LOCAL_BUS = LocalBus()
 
 
 class RedisPublisher:
-    """Plain PUBLISH, which Litestar's Redis pub/sub channels backend receives as-is."""
+    """Plain PUBLISH, which Litestar's Redis pub/sub channels backend receives as-is.
+
+    Best effort: everything published is already committed, and followers repair what they miss
+    from storage (a ``seq`` gap is refilled, a missed final status is read at the next heartbeat).
+    So a Redis outage must not fail a running build: failures are counted and logged once per
+    outage, and a dead Redis costs at most ``SOCKET_TIMEOUT_S`` per publish.
+    """
+
+    SOCKET_TIMEOUT_S = 2.0
 
     def __init__(self, url: str) -> None:
-        self._redis = aioredis.Redis.from_url(url)
+        self._redis = aioredis.Redis.from_url(url, socket_timeout=self.SOCKET_TIMEOUT_S, socket_connect_timeout=1)
+        self._failing = False
 
     async def publish(self, channels: Sequence[str], data: bytes) -> None:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for channel in channels:
-                pipe.publish(channel, data)
-            await pipe.execute()
+        await self._send([(channel, data) for channel in channels])
 
     async def publish_many(self, channel: str, items: Sequence[bytes]) -> None:
         """One round trip for a whole batch of log lines, in order."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for data in items:
-                pipe.publish(channel, data)
-            await pipe.execute()
+        await self._send([(channel, data) for data in items])
+
+    async def _send(self, messages: list[tuple[str, bytes]]) -> None:
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for channel, data in messages:
+                    pipe.publish(channel, data)
+                await pipe.execute()
+        except (RedisError, OSError) as exc:
+            EVENTS_DROPPED.inc(len(messages))
+            if not self._failing:
+                self._failing = True
+                log.warning("live events not published: Redis unavailable (clients repair from storage)",
+                            error=repr(exc))
+            return
+        if self._failing:
+            self._failing = False
+            log.info("live events published again")
 
     async def close(self) -> None:
         await self._redis.aclose()

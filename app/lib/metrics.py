@@ -45,6 +45,7 @@ CACHE_HITS = Counter("ansflow_cache_hits", "cached reads answered from the cache
 CACHE_MISSES = Counter("ansflow_cache_misses", "cached reads that went to the database", ["cache"])
 CACHE_MEMORY_HITS = Counter("ansflow_cache_memory_tier_hits", "reads answered by the in-process tier")
 CACHE_ERRORS = Counter("ansflow_cache_backend_errors", "Redis calls that failed", ["operation"])
+EVENTS_DROPPED = Counter("ansflow_live_events_dropped", "live events not published because Redis was unavailable")
 CACHE_BYPASSED = Counter("ansflow_cache_bypassed", "cache calls skipped because Redis was unavailable")
 CACHE_BACKEND_UP = Gauge("ansflow_cache_backend_up", "1 when the shared cache answers, 0 while bypassed",
                          multiprocess_mode="livemin")

@@ -8,7 +8,6 @@ from typing import Any
 from litestar import Litestar, MediaType, Response, get
 from litestar.channels import ChannelsPlugin
 from litestar.channels.backends.memory import MemoryChannelsBackend
-from litestar.channels.backends.redis import RedisChannelsPubSubBackend
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
@@ -19,6 +18,7 @@ from redis.asyncio import Redis
 
 from app.config import Settings
 from app.lib.log import configure_logging
+from app.web.channels_backend import ResilientRedisPubSubBackend
 from app.web.controllers.audit import AuditController
 from app.web.controllers.auth import AuthController
 from app.web.controllers.events import ExecutionEventsController
@@ -56,7 +56,7 @@ def _session_store(settings: Settings) -> Store:
 def _channels(settings: Settings) -> ChannelsPlugin:
     backend: Any
     if settings.redis_url:
-        backend = RedisChannelsPubSubBackend(redis=Redis.from_url(settings.redis_url))
+        backend = ResilientRedisPubSubBackend(redis=Redis.from_url(settings.redis_url))
     else:
         backend = MemoryChannelsBackend()
     return ChannelsPlugin(

@@ -13,13 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import shutil
-import signal
-import subprocess
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from typing import TypeVar
 from urllib.parse import urlparse
 
@@ -39,7 +35,8 @@ from app.lib import metrics
 from tests.support.backends import BackendSet
 from tests.support.client import ApiClient, running_app
 from tests.support.flows import make_pipeline, make_project
-from tests.support.server import LiveServer, admin_token, free_port, live_client
+from tests.support.redis_server import private_redis
+from tests.support.server import LiveServer, admin_token, live_client
 from tests.support.workers import WorkerProcess
 
 ECHO = "steps:\n  - name: a\n    run: echo hi\n"
@@ -115,46 +112,6 @@ async def test_write_in_one_process_evicts_the_other_processes_memory_tier(
 
 
 # -- Redis stopped mid-test -------------------------------------------------------------------------
-
-class PrivateRedis:
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                redis.Redis(port=self.port, socket_connect_timeout=0.2).ping()
-                return
-            except redis.RedisError:
-                time.sleep(0.05)
-        raise RuntimeError("private redis-server did not start")
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(timeout=10)
-
-
-@contextmanager
-def private_redis() -> Iterator[PrivateRedis]:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
-    server = PrivateRedis()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.kill()
-
 
 def counted(name: str, cache: str | None = None) -> float:
     return sum(v for labels, v in metrics.samples(name) if cache is None or labels.get("cache") == cache)

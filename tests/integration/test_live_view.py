@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 
 import httpx
 import pytest
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.db.models.executions import Execution
+from app.lib.clock import utcnow
+from tests.support.backends import BackendSet
 from tests.support.live import Follower, project_and_pipeline, start_run, stored_seqs, wait_final, ws_url
 from tests.support.server import LiveServer, admin_token
 
@@ -247,3 +253,32 @@ async def test_removed_member_stops_receiving_within_one_heartbeat(
         await asyncio.sleep(0.5)
         task.cancel()
     assert not any(m.get("execution_id") == second for m in seen)
+
+
+async def test_a_follower_that_missed_the_final_event_ends_from_storage(
+    live: httpx.AsyncClient, live_server: LiveServer, live_token: str, backends: BackendSet
+) -> None:
+    """The final status can be missed (published while Redis was away): at its next heartbeat the
+    follower reads storage, sends the stored final status and closes 1000."""
+    _, pipeline = await project_and_pipeline(live, "steps:\n  - name: long\n    run: sleep 25\n")
+    execution = await start_run(live, pipeline)
+    for _ in range(200):
+        if (await live.get(f"/api/v1/executions/{execution}")).json()["status"] == "running":
+            break
+        await asyncio.sleep(0.05)
+    follower = asyncio.create_task(
+        Follower().follow(ws_url(live_server.url, f"/ws/executions/{execution}"), live_token, timeout=60)
+    )
+    await asyncio.sleep(1.0)
+    engine = create_async_engine(backends.settings.database_url)
+    try:
+        async with engine.begin() as conn:  # behind the app's back: no event is published
+            await conn.execute(update(Execution).where(Execution.id == uuid.UUID(execution))
+                               .values(status="failed", finished_at=utcnow()))
+    finally:
+        await engine.dispose()
+    done = await follower
+    assert done.messages[0]["type"] == "snapshot" and done.messages[0]["execution"]["status"] == "running"
+    assert any(m["type"] == "heartbeat" for m in done.messages)
+    assert done.messages[-1]["type"] == "execution.status" and done.messages[-1]["status"] == "failed"
+    assert done.close_code == 1000

@@ -6,7 +6,7 @@ import secrets
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from litestar import Litestar
 from litestar.connection import ASGIConnection
@@ -15,7 +15,7 @@ from litestar.enums import ScopeType
 from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.session.base import SessionMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionConfig
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.domain.accounts.principal import Principal, RequestMeta
 from app.domain.accounts.tokens import principal_for_token
@@ -33,12 +33,45 @@ def provide_runtime(state: State) -> Runtime:
     return rt
 
 
+class LazySession:
+    """Stands in for an ``AsyncSession`` and creates it on first use.
+
+    Cached reads answer most requests without a query; building a session (and closing it) cost
+    them about as much as the cache lookups. Every attribute is the real session's.
+    """
+
+    __slots__ = ("_maker", "_session")
+
+    def __init__(self, maker: async_sessionmaker[AsyncSession]) -> None:
+        self._maker = maker
+        self._session: AsyncSession | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._session is None:
+            self._session = self._maker()
+        return getattr(self._session, name)
+
+    async def close_if_used(self) -> None:
+        """Close the session if one was made and began a transaction (an unused one holds nothing)."""
+        if self._session is not None and self._session.in_transaction():
+            await self._session.close()
+
+
 @asynccontextmanager
 async def request_session(rt: Runtime) -> AsyncIterator[AsyncSession]:
-    """A session for one request, closed only if it began a transaction.
+    """A session for one request: made on first use, closed only if it began a transaction."""
+    lazy = LazySession(rt.sessionmaker)
+    try:
+        yield cast(AsyncSession, lazy)
+    finally:
+        await lazy.close_if_used()
 
-    A cached read that never touched the database so skips the ~40 us of closing an unused
-    session; a session that never began holds no connection and nothing to roll back.
+
+async def provide_db(rt: Runtime) -> AsyncGenerator[AsyncSession, None]:
+    """A real session (Litestar checks injected values' types), closed only if it began a transaction.
+
+    Depending on ``rt`` keeps Litestar's dependency batches at one each (``rt`` -> ``db`` ->
+    ``principal``), so it awaits them in turn instead of spawning a task group per request.
     """
     session = rt.sessionmaker()
     try:
@@ -48,16 +81,17 @@ async def request_session(rt: Runtime) -> AsyncIterator[AsyncSession]:
             await session.close()
 
 
-async def provide_db(rt: Runtime) -> AsyncGenerator[AsyncSession, None]:
-    """Depending on ``rt`` keeps Litestar's dependency batches at one each (``rt`` -> ``db`` ->
-    ``principal``), so it awaits them in turn instead of spawning a task group per request."""
-    async with request_session(rt) as session:
-        yield session
+def raw_header(connection: ASGIConnection[Any, Any, Any, Any], name: bytes) -> str | None:
+    """One header straight from the scope (``name`` lower-case), without parsing them all."""
+    for key, value in connection.scope["headers"]:
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
 
 
 def request_meta(connection: ASGIConnection[Any, Any, Any, Any]) -> RequestMeta:
-    client = connection.client
-    return RequestMeta(ip=client.host if client else None, user_agent=connection.headers.get("user-agent"))
+    client = connection.scope.get("client")
+    return RequestMeta(ip=client[0] if client else None, user_agent=raw_header(connection, b"user-agent"))
 
 
 def _session_data(connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
@@ -106,7 +140,7 @@ async def resolve_principal(
 ) -> Principal:
     """Bearer token (header, or ?token= for sockets) first, else the session cookie with CSRF on writes."""
     meta = request_meta(connection)
-    header = connection.headers.get("authorization", "")
+    header = raw_header(connection, b"authorization") or ""
     token = header[7:].strip() if header[:7].lower() == "bearer " else None
     if token is None and connection.scope["type"] == ScopeType.WEBSOCKET:
         token = connection.query_params.get("token")

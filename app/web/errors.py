@@ -64,8 +64,10 @@ def _is_undecodable_body(exc: BaseException) -> bool:
     return False
 
 
-def on_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
+def on_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Problem]:
     status = exc.status_code
+    if status >= 500:  # the framework's own server errors: logged like any other, never sent
+        log.error("server error", path=request.url.path, method=request.method, detail=str(exc.detail), exc_info=exc)
     if isinstance(exc, ValidationException):
         errors = field_problems(exc.extra)
         detail = "the request is invalid" if errors else str(exc.detail)

@@ -13,4 +13,4 @@ CACHE_VERSION = "v1"
 
 def key(settings: Settings, *parts: object) -> str:
     """Namespaced, versioned cache key."""
-    return ":".join([settings.key_prefix, CACHE_VERSION, *(str(p) for p in parts)])
+    return ":".join((settings.key_prefix, CACHE_VERSION, *map(str, parts)))

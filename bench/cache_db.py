@@ -105,7 +105,7 @@ def run(stack: Stack) -> list[Row]:
     paths = workload(stack)
     seconds = stack.load_seconds
     metrics_note = "/metrics absent" if read_metrics(app.base_url) is None else ""
-    ratios, gauge_max, web_max, pg_max, pg_med, rps, p99, base_rps, base_p99 = [], [], [], [], [], [], [], []
+    ratios, gauge_max, web_max, pg_max, pg_med, rps, p99, base_rps, base_p99 = [], [], [], [], [], [], [], [], []
     errors = 0
     runs: list[dict[str, Any]] = []
     http_load(app.base_url, paths[0], headers=stack.auth, connections=64, duration=1, paths=paths)  # warm the caches

@@ -78,7 +78,8 @@ def seed_table(rows_by_mode: dict[str, list[dict[str, Any]]]) -> str:
          [("idle sockets held by 1 worker", "websocket", "idle sockets"),
           ("RSS per idle socket (KiB)", "websocket", "RSS per idle")], None),
         ("DB connections", "target only", "< 50",
-         [("pool in use, max @500", "cache_db", "DB connections in use"),
+         [("web process pool in use, max @500 (issue 5 goal <= 20)", "cache_db", "DB connections in use by the web"),
+          ("pools of all processes, max @500", "cache_db", "DB connections in use, all"),
           ("pg_stat_activity max @500", "cache_db", "DB connections (max, pg")], lambda v: v < 50),
         ("Cache hit ratio", "'0 % -> > 80 %' (claimed)", "> 80 %",
          [("hit ratio, read-heavy mix", "cache_db", "cache hit ratio")], lambda v: v > 0.8),
@@ -247,7 +248,8 @@ NOTES = """\
   with `--real` also from `pg_stat_activity` for the bench database (web process and dramatiq workers).
 - **Idle WebSockets** are held once per run on freshly started servers (freed socket memory is not returned
   to the OS, so a second round in the same process would under-count). The app's idle endpoint is
-  `/ws/notifications`; the bare baseline awaits `receive()` on each socket, the app waits on its channel.
+  `/ws/notifications`; the bare baseline awaits `receive()` on each socket, the app's sockets wait on their
+  queue in the process's one hub for that channel (app/web/hub.py).
 - **Soak** lines lost are counted over sockets that closed normally; failed handshakes and sockets still
   open when the follower gave up are reported beside it, not as lost lines.
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.executions import Execution, ExecutionStep, LogLine
@@ -101,27 +101,36 @@ async def list_executions(
     limit: int,
     offset: int,
 ) -> tuple[list[ExecutionSummary], int]:
-    stmt = select(Execution)
+    conditions: list[ColumnElement[bool]] = []
     if project_id is not None:
         await require(session, rt, actor, project_id, Action.READ)
-        stmt = stmt.where(Execution.project_id == project_id)
+        conditions.append(Execution.project_id == project_id)
     else:
         visible = await visible_project_ids(session, actor)
         if visible is not None:
-            stmt = stmt.where(Execution.project_id.in_(visible))
+            conditions.append(Execution.project_id.in_(visible))
     if pipeline_id is not None:
         pipeline = await session.get(Pipeline, pipeline_id)
         if pipeline is None:
             raise NotFound("pipeline not found")
         await require(session, rt, actor, pipeline.project_id, Action.READ, what="pipeline")
-        stmt = stmt.where(Execution.pipeline_id == pipeline_id)
+        conditions.append(Execution.pipeline_id == pipeline_id)
     if status:
-        stmt = stmt.where(Execution.status == status)
-    total = await session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = await session.scalars(
-        stmt.order_by(Execution.created_at.desc(), Execution.id.desc()).limit(limit).offset(offset)
+        conditions.append(Execution.status == status)
+    total = await session.scalar(select(func.count()).select_from(Execution).where(*conditions)) or 0
+    # columns, not entities: a page of summaries needs no ORM identity map (several times cheaper)
+    rows = await session.execute(
+        select(*SUMMARY_COLUMNS).where(*conditions)
+        .order_by(Execution.created_at.desc(), Execution.id.desc()).limit(limit).offset(offset)
     )
-    return [execution_summary(e) for e in rows], total
+    return [execution_summary(row) for row in rows], total
+
+
+SUMMARY_COLUMNS = (
+    Execution.id, Execution.pipeline_id, Execution.project_id, Execution.pipeline_version, Execution.number,
+    Execution.status, Execution.trigger, Execution.priority, Execution.queue_reason, Execution.created_at,
+    Execution.started_at, Execution.finished_at,
+)
 
 
 async def read_logs(

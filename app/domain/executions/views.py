@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row
 
 from app.db.models.executions import Execution, ExecutionStep
 from app.domain.executions.schemas import ExecutionOut, ExecutionSummary, StepOut
@@ -68,7 +71,8 @@ def execution_out(
     )
 
 
-def execution_summary(e: Execution) -> ExecutionSummary:
+def execution_summary(e: Execution | Row[Any]) -> ExecutionSummary:
+    """From an entity or a row of ``queries.SUMMARY_COLUMNS``."""
     return ExecutionSummary(
         id=e.id,
         pipeline_id=e.pipeline_id,

@@ -60,20 +60,35 @@ def to_item(raw: bytes) -> Item | None:
 
 
 class Follower:
-    """A bounded queue of items for one socket or stream, filled by its hub."""
+    """A bounded queue of items for one socket or stream, filled by its hub.
 
-    __slots__ = ("_items", "_waiter", "hub")
+    When it is full the oldest *log line* goes (its follower refills the seq gap from storage);
+    status events are kept, since nothing would bring a dropped one back before the next snapshot.
+    """
+
+    __slots__ = ("_backlog", "_items", "_waiter", "hub")
 
     def __init__(self, hub: Hub, backlog: int = FOLLOWER_BACKLOG) -> None:
         self.hub = hub
-        self._items: deque[Item] = deque(maxlen=backlog)  # full: the oldest item goes
+        self._backlog = backlog
+        self._items: deque[Item] = deque()
         self._waiter: asyncio.Future[None] | None = None
 
     def offer(self, item: Item) -> None:
+        if len(self._items) >= self._backlog:
+            self._drop_oldest()
         self._items.append(item)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    def _drop_oldest(self) -> None:
+        items = self._items
+        for index, queued in enumerate(items):
+            if queued.kind == "log":
+                del items[index]
+                return
+        items.popleft()  # nothing but status events queued: the oldest goes after all
 
     async def take(self) -> list[Item]:
         """Everything queued, waiting for at least one item."""

@@ -15,6 +15,11 @@ from app.lib.events import LogEvent, StepStatusEvent, encode
 from app.web.hub import Item, LiveHubs
 
 
+def status(value: str) -> bytes:
+    return encode(StepStatusEvent(execution_id="e", project_id="p", step="s", status=value, attempt=1,
+                                  exit_code=None, ts="t"))
+
+
 def log(seq: int) -> bytes:
     return encode(LogEvent(execution_id="e", step="s", seq=seq, stream="stdout", text=f"line {seq}", ts="t"))
 
@@ -66,15 +71,17 @@ async def test_a_follower_that_never_reads_keeps_only_its_newest_items() -> None
     async with running_channels() as channels:
         hubs = LiveHubs(channels)
         async with hubs.follow("c", 60) as slow, hubs.follow("c", 60) as fast:
-            slow._items = type(slow._items)(maxlen=100)  # a small backlog for the test
+            slow._backlog = 100  # a small backlog for the test
             seen: list[int] = []
+            channels.publish(status("running"), "c")
             for seq in range(1, 1001):
                 channels.publish(log(seq), "c")
-            while len(seen) < 1000:
+            while len(seen) < 1001:
                 seen += [i.seq or 0 for i in await fast.take()]
-            assert seen == list(range(1, 1001)), "the fast follower is not held back"
-            kept = [i.seq for i in await slow.take()]
-            assert kept == list(range(901, 1001)), "the slow one lost its oldest items"
+            assert seen == [0, *range(1, 1001)], "the fast follower is not held back"
+            kept = await slow.take()
+            assert kept[0].kind == "step.status", "status events survive an overflow"
+            assert [i.seq for i in kept[1:]] == list(range(902, 1001)), "the slow one lost its oldest lines"
         await hubs.close()
 
 

@@ -111,6 +111,7 @@ class Hub:
         self.followers: set[Follower] = set()
         self.joining = 0  # joiners waiting for the subscription
         self.closed = False
+        self.dead = False  # its subscription ended: followers got GONE, new joiners get a new hub
         self.version = 0  # bumped by every event that is not a log line (status changes)
         self.last_seq = 0  # the highest log seq that reached this hub
         self.memo: dict[Hashable, Any] = {}  # state its followers share (follow.py: the snapshot read)
@@ -146,6 +147,7 @@ class Hub:
             raise
         except Exception as exc:
             log.warning("live channel subscription failed", channel=self.channel, error=repr(exc))
+        self.dead = True
         self._broadcast(GONE)
 
     async def _tick(self) -> None:
@@ -184,7 +186,7 @@ class LiveHubs:
         """A follower of ``channel`` that receives every event published after this returns."""
         while True:
             hub = self._hubs.get(channel)
-            if hub is None or hub.closed:
+            if hub is None or hub.closed or hub.dead:
                 hub = self._hubs[channel] = Hub(self.channels, channel, tick_s)
             hub.joining += 1
             try:
@@ -194,7 +196,7 @@ class LiveHubs:
                 self._release(channel, hub)
                 raise
             hub.joining -= 1
-            if not hub.closed:  # its last follower may have left while we waited
+            if not (hub.closed or hub.dead):  # its last follower may have left while we waited
                 break
         follower = Follower(hub)
         hub.followers.add(follower)

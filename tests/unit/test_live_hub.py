@@ -112,3 +112,17 @@ async def test_a_joiner_cancelled_while_the_hub_subscribes_leaves_nothing_behind
             channels.publish(log(1), "c")
             assert [i.seq for i in await again.take()] == [1]
         await hubs.close()
+
+
+async def test_followers_of_a_lost_subscription_get_gone_and_later_joiners_a_fresh_hub() -> None:
+    async with running_channels() as channels:
+        hubs = LiveHubs(channels)
+        async with hubs.follow("c", 60) as first:
+            await channels.unsubscribe(first.hub._subscriber)  # the subscription ends under the hub
+            assert [i.kind for i in await first.take()] == ["gone"]
+            async with hubs.follow("c", 60) as later:
+                assert later.hub is not first.hub
+                channels.publish(log(7), "c")
+                assert [i.seq for i in await later.take()] == [7]
+        await until(lambda: len(hubs) == 0 and subscribers(channels, "c") == 0)
+        await hubs.close()

@@ -147,35 +147,20 @@ def _retrieve(future: asyncio.Future[Any]) -> None:
         future.exception()
 
 
-class _StoredFinal:
-    """The stored final status event of an execution (or None while it runs), read at most once per
-    ``PROBE_TTL_S`` per process whatever the number of its followers."""
-
-    def __init__(self) -> None:
-        self._reads: dict[uuid.UUID, tuple[float, asyncio.Future[bytes | None]]] = {}
-
-    async def get(self, rt: Runtime, execution_id: uuid.UUID) -> bytes | None:
-        now = time.monotonic()
-        entry = self._reads.get(execution_id)
-        if entry is None or now - entry[0] > PROBE_TTL_S:
-            if len(self._reads) > 1000:
-                self._reads = {k: v for k, v in self._reads.items() if now - v[0] <= PROBE_TTL_S}
-            future = asyncio.ensure_future(self._read(rt, execution_id))
-            future.add_done_callback(_retrieve)
-            entry = self._reads[execution_id] = (now, future)
-        return await asyncio.shield(entry[1])
-
-    @staticmethod
-    async def _read(rt: Runtime, execution_id: uuid.UUID) -> bytes | None:
-        async with rt.sessionmaker() as session:
-            try:
-                execution = await load_execution(session, execution_id)
-            except NotFound:
-                return None
-        return _status_event(execution) if execution.status in EXECUTION_FINAL else None
+async def stored_final(rt: Runtime, hub: Hub, execution_id: uuid.UUID) -> bytes | None:
+    """The stored final status event (None while the run goes on), one read per hub per ``PROBE_TTL_S``."""
+    future = _shared(hub, "stored-final", lambda: _read_final(rt, execution_id), same_version=False)
+    result: bytes | None = await asyncio.shield(future)
+    return result
 
 
-STORED_FINAL = _StoredFinal()
+async def _read_final(rt: Runtime, execution_id: uuid.UUID) -> bytes | None:
+    async with rt.sessionmaker() as session:
+        try:
+            execution = await load_execution(session, execution_id)
+        except NotFound:
+            return None
+    return _status_event(execution) if execution.status in EXECUTION_FINAL else None
 
 
 async def follow_execution(
@@ -232,12 +217,12 @@ async def follow_execution(
                     if not await still_allowed():
                         return
                     yield HEARTBEAT
-                    stored_final = await STORED_FINAL.get(rt, execution_id)
-                    if stored_final is not None:  # the final event was missed: end from storage
+                    final_event = await stored_final(rt, hub, execution_id)
+                    if final_event is not None:  # the final event was missed: end from storage
                         async for stored in replay(rt, execution_id, last):
                             last = stored.seq or last
                             yield stored
-                        yield Item("execution.status", stored_final.decode())
+                        yield Item("execution.status", final_event.decode())
                         return
                 elif kind == "gone":
                     raise LiveFeedLost(last)

@@ -7,6 +7,7 @@ import asyncio
 import secrets
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -22,6 +23,19 @@ async def cache(contract_settings: Settings) -> AsyncIterator[Any]:
     await cache.init()
     yield cache
     await cache.close()
+
+
+@asynccontextmanager
+async def two_caches(settings: Settings) -> AsyncIterator[tuple[Any, Any]]:
+    """Two caches on the same backend, as two processes would have."""
+    first, second = create_cache(settings), create_cache(settings)
+    await first.init()
+    await second.init()
+    try:
+        yield first, second
+    finally:
+        await first.close()
+        await second.close()
 
 
 def fresh(settings: Settings) -> str:
@@ -76,10 +90,7 @@ async def test_two_processes_see_each_others_writes(contract_settings: Settings,
     including a value the other had already read (its memory tier must be invalidated)."""
     if flavour == "memory":
         pytest.skip("the in-process cache belongs to one process")
-    first, second = create_cache(contract_settings), create_cache(contract_settings)
-    await first.init()
-    await second.init()
-    try:
+    async with two_caches(contract_settings) as (first, second):
         k = fresh(contract_settings)
         await first.set(k, b"v1", expire=60)
         assert await second.get(k) == b"v1"
@@ -88,9 +99,6 @@ async def test_two_processes_see_each_others_writes(contract_settings: Settings,
         await _eventually(second, k, b"v2")
         await first.delete(k)
         await _eventually(second, k, None)
-    finally:
-        await first.close()
-        await second.close()
 
 
 async def _eventually(cache: Any, k: str, expected: object, within_s: float = 3.0) -> None:
@@ -146,10 +154,7 @@ async def test_read_through_near_copies_follow_other_processes(contract_settings
     """A process's near copy of a read-through entry goes as soon as another process writes the key."""
     if flavour == "memory":
         pytest.skip("the in-process cache belongs to one process")
-    first, second = create_cache(contract_settings), create_cache(contract_settings)
-    await first.init()
-    await second.init()
-    try:
+    async with two_caches(contract_settings) as (first, second):
         k = fresh(contract_settings)
         await _until_listening(first, second)
         assert await first.cached("contract", k, loader(b"v1"), ttl=60) == b"v1"
@@ -163,9 +168,6 @@ async def test_read_through_near_copies_follow_other_processes(contract_settings
         await _eventually_cached(second, k, b"v2", within)
         await first.set(k, b"v3", expire=60)
         await _eventually_cached(second, k, b"v3", within)
-    finally:
-        await first.close()
-        await second.close()
 
 
 async def _until_listening(*caches: Any) -> None:

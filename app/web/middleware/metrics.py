@@ -17,13 +17,12 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.domain.monitoring.requests import REQUEST_STATS
-from app.lib.metrics import HTTP_LATENCY, HTTP_REQUESTS, instrument_engine
+from app.lib.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 
 def request_metrics(app: ASGIApp) -> ASGIApp:
     counters: dict[tuple[str, str, int], Any] = {}  # label children, looked up once per series
     histograms: dict[tuple[str, str], Any] = {}
-    instrumented: set[int] = set()
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -53,10 +52,7 @@ def request_metrics(app: ASGIApp) -> ASGIApp:
             histogram.observe(elapsed)
             REQUEST_STATS.record(method, route, elapsed * 1000)
             rt: Any = getattr(scope["app"].state, "runtime", None)
-            if rt is not None:
-                if id(rt.engine) not in instrumented:
-                    instrument_engine(rt.engine)
-                    instrumented.add(id(rt.engine))
+            if rt is not None:  # (the runtime instruments its engine's pool when it is built)
                 REQUEST_STATS.schedule_flush(rt)
 
     return middleware

@@ -35,6 +35,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.lib.metrics_batch import BATCH
+
 HTTP_REQUESTS = Counter("ansflow_http_requests", "HTTP requests by route template and status",
                         ["method", "route", "status"])
 HTTP_LATENCY = Histogram(
@@ -132,7 +134,11 @@ class _Extra(Collector):
 
 
 def scrape_registry() -> CollectorRegistry:
-    """The registry /metrics reads: every process's files when multiprocess, else this process."""
+    """The registry /metrics reads: every process's files when multiprocess, else this process.
+
+    This process's batched increments are written first, so its own figures are exact.
+    """
+    BATCH.flush()
     directory = multiprocess_dir()
     if not directory:
         return REGISTRY

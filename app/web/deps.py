@@ -12,8 +12,6 @@ from litestar import Litestar
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.enums import ScopeType
-from litestar.middleware.base import DefineMiddleware
-from litestar.middleware.session.base import SessionMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionConfig
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -23,6 +21,7 @@ from app.domain.accounts.users import load_principal
 from app.domain.runtime import Runtime
 from app.lib.cache import AnsflowCache
 from app.lib.errors import Forbidden, NotAuthenticated
+from app.web.sessions import LazySessions
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "x-csrf-token"
@@ -105,13 +104,8 @@ def _session_data(connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, A
 def session_config(app: Litestar) -> ServerSideSessionConfig | None:
     """The app's server-side session configuration (cookie name, store), read from its middleware."""
     for middleware in app.middleware:
-        if not isinstance(middleware, DefineMiddleware):
-            continue
-        factory: object = middleware.middleware
-        if isinstance(factory, type) and issubclass(factory, SessionMiddleware):
-            config = getattr(middleware.kwargs.get("backend"), "config", None)
-            if isinstance(config, ServerSideSessionConfig):
-                return config
+        if isinstance(middleware, LazySessions):
+            return middleware.config
     return None
 
 

@@ -14,10 +14,9 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.enums import ScopeType
-from litestar.middleware.base import DefineMiddleware
 from litestar.middleware.session.base import SessionMiddleware
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
-from litestar.types import Empty, Message, Receive, Scope, ScopeSession, Send
+from litestar.types import ASGIApp, Empty, Message, Receive, Scope, ScopeSession, Send
 from litestar.utils.scope.state import ScopeState
 
 
@@ -62,28 +61,40 @@ class StrictSessionBackend(ServerSideSessionBackend):
         )
 
 
-class LazySessionMiddleware(SessionMiddleware[StrictSessionBackend]):
-    """Skip the session machinery for HTTP requests that carry no cookie at all.
+class LazySessions:
+    """Session middleware factory that skips the session machinery for HTTP requests without cookies.
 
     API clients with a token never send one, and for them Litestar's middleware only builds a
-    connection, parses absent cookies and wraps ``send`` (about 15 us a request). Such a request
-    starts with an empty session; if a handler fills it (a login), it is stored as usual.
+    connection, parses absent cookies, checks its exclusion rules and wraps ``send`` (a tenth of a
+    cached read). Such a request starts with an empty session; if a handler fills it (a login), it
+    is stored as usual. Requests with a cookie, and sockets, get Litestar's middleware. ``config``
+    lets ``deps.session_config`` find the cookie name and store.
     """
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP or any(name == b"cookie" for name, _ in scope["headers"]):
-            await super().__call__(scope, receive, send)
-            return
-        scope["session"] = {}
+    def __init__(self, config: StrictSessionConfig) -> None:
+        self.config = config
+        self.backend = StrictSessionBackend(config=config)
 
-        async def send_storing_new_session(message: Message) -> None:
-            session = scope.get("session")
-            if message["type"] == "http.response.start" and session is not Empty and session:
-                connection = ASGIConnection[Any, Any, Any, Any](scope, receive=receive, send=send)
-                await self.backend.store_in_message(session, message, connection)
-            await send(message)
+    def __call__(self, app: ASGIApp) -> ASGIApp:
+        full = SessionMiddleware(app, self.backend)
+        store_in_message = self.backend.store_in_message
 
-        await self.app(scope, receive, send_storing_new_session)
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != ScopeType.HTTP or any(name == b"cookie" for name, _ in scope["headers"]):
+                await full(scope, receive, send)
+                return
+            scope["session"] = {}
+
+            async def send_storing_new_session(message: Message) -> None:
+                session = scope.get("session")
+                if message["type"] == "http.response.start" and session is not Empty and session:
+                    connection = ASGIConnection[Any, Any, Any, Any](scope, receive=receive, send=send)
+                    await store_in_message(session, message, connection)
+                await send(message)
+
+            await app(scope, receive, send_storing_new_session)
+
+        return middleware
 
 
 @dataclass
@@ -91,5 +102,5 @@ class StrictSessionConfig(ServerSideSessionConfig):
     _backend_class = StrictSessionBackend
 
     @property
-    def middleware(self) -> DefineMiddleware:
-        return DefineMiddleware(LazySessionMiddleware, backend=self._backend_class(config=self))
+    def middleware(self) -> LazySessions:  # type: ignore[override]
+        return LazySessions(self)

@@ -48,12 +48,6 @@ class Agg(msgspec.Struct, array_like=True):
     sum_ms: float = 0.0
     buckets: dict[int, int] = msgspec.field(default_factory=dict)
 
-    def add(self, ms: float) -> None:
-        self.count += 1
-        self.sum_ms += ms
-        b = bucket(ms)
-        self.buckets[b] = self.buckets.get(b, 0) + 1
-
     def merge(self, other: Agg) -> None:
         self.count += other.count
         self.sum_ms += other.sum_ms
@@ -106,21 +100,29 @@ class RequestStats:
         self.last_flush = time.monotonic()
         self._task: asyncio.Task[None] | None = None
 
-    def record(self, method: str, path: str, ms: float) -> None:
-        name = f"{method} {path}"
+    def record(self, name: str, ms: float) -> None:
+        """One request of the route ``name`` ("GET /api/v1/..."), ``ms`` long."""
+        b = bucket(ms)
         agg = self.pending.get(name)
         if agg is None:
             agg = self.pending[name] = Agg()
-        agg.add(ms)
+        agg.count += 1
+        agg.sum_ms += ms
+        agg.buckets[b] = agg.buckets.get(b, 0) + 1
         minute = int(time.time() // 60)
         window = self.pending_minutes.get(minute)
         if window is None:
             window = self.pending_minutes[minute] = Agg()
-        window.add(ms)
+        window.count += 1
+        window.sum_ms += ms
+        window.buckets[b] = window.buckets.get(b, 0) + 1
+
+    def flush_due(self) -> bool:
+        return time.monotonic() - self.last_flush >= FLUSH_S
 
     def schedule_flush(self, rt: Runtime) -> None:
-        """Called after each request: start a background flush when one is due and none runs."""
-        if time.monotonic() - self.last_flush < FLUSH_S or (self._task is not None and not self._task.done()):
+        """Start a background flush when one is due and none runs (the middleware asks ``flush_due`` first)."""
+        if not self.flush_due() or (self._task is not None and not self._task.done()):
             return
         self.last_flush = time.monotonic()
         self._task = asyncio.get_running_loop().create_task(self.flush(rt))

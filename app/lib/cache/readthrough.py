@@ -33,6 +33,7 @@ from app.lib.cache.keys import key
 from app.lib.cache.near import NEAR_TTL_S, NearCache
 from app.lib.cache.tiers import TwoTierRedis
 from app.lib.metrics import CACHE_HITS, CACHE_MEMORY_HITS, CACHE_MISSES
+from app.lib.metrics_batch import BATCH
 
 TAG_TTL_S = 3600.0  # longer than any entry's TTL: a tag set never expires before its keys
 MAX_TTL_S = TAG_TTL_S
@@ -148,7 +149,7 @@ class AnsflowCache(Cache):
             if near is not None:
                 self._count(self._hits, CACHE_HITS, name)
                 if self.two_tier is not None:
-                    CACHE_MEMORY_HITS.inc()  # the near copy is this process's memory too
+                    BATCH.inc(CACHE_MEMORY_HITS)  # the near copy is this process's memory too
                 return near
         value = await self.get(cache_key)
         if isinstance(value, bytes):
@@ -190,7 +191,7 @@ class AnsflowCache(Cache):
         child = children.get(name)
         if child is None:
             child = children[name] = family.labels(name)
-        child.inc()
+        BATCH.inc(child)
 
     async def _fill(self, current: _Load, cache_key: str, load: Loader, ttl: float,
                     tags: Sequence[str], lock: bool) -> bytes:

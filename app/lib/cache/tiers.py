@@ -35,6 +35,7 @@ from cashews.serialize import Serializer
 from redis.exceptions import RedisError
 
 from app.lib.metrics import CACHE_BACKEND_UP, CACHE_BYPASSED, CACHE_ERRORS, CACHE_MEMORY_HITS
+from app.lib.metrics_batch import BATCH
 
 LOCAL_SIZE = 50_000
 LOCAL_TTL_S = 300.0  # upper bound for a memory copy, whatever Redis says
@@ -117,7 +118,7 @@ class TwoTierRedis(RedisBackend):
         if self.listening:
             value = await self.local.get(key, default=_ABSENT)
             if value is not _ABSENT:
-                CACHE_MEMORY_HITS.inc()
+                BATCH.inc(CACHE_MEMORY_HITS)
                 return value
         generation = self.generation
         async with self._client.pipeline(transaction=False) as pipe:

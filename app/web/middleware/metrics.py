@@ -2,10 +2,11 @@
 
 Why a raw ASGI callable and not a Litestar middleware class: it is on every request's path, so it
 does the least possible work: time the call, catch the status from ``http.response.start``, then
-one Prometheus counter, one histogram and one in-memory aggregate (requests.py), with a periodic
-background flush. It runs after routing, so ``scope["path_template"]`` names the route
-(``/api/v1/projects/{project_id}``), keeping label cardinality bounded; exceptions are already
-turned into responses by Litestar's handler-level exception middleware, so the status is real.
+one batched Prometheus count and latency observation (``metrics_batch.py``) and one in-memory
+aggregate (requests.py) flushed in the background. It runs after routing, so
+``scope["path_template"]`` names the route (``/api/v1/projects/{project_id}``), keeping label
+cardinality bounded; exceptions are already turned into responses by Litestar's handler-level
+exception middleware, so the status is real.
 """
 
 from __future__ import annotations
@@ -18,11 +19,30 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.domain.monitoring.requests import REQUEST_STATS
 from app.lib.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from app.lib.metrics_batch import BATCH
+
+
+class _Route:
+    """One (method, route template): its Prometheus children, looked up once."""
+
+    __slots__ = ("counters", "histogram", "labels", "name")
+
+    def __init__(self, method: str, route: str) -> None:
+        self.labels = (method, route)
+        self.name = f"{method} {route}"
+        self.histogram = HTTP_LATENCY.labels(method, route)
+        self.counters: dict[int, Any] = {}
+
+    def record(self, status: int, seconds: float) -> None:
+        counter = self.counters.get(status)
+        if counter is None:
+            counter = self.counters[status] = HTTP_REQUESTS.labels(*self.labels, str(status))
+        BATCH.observe(self.histogram, seconds, counter)
+        REQUEST_STATS.record(self.name, seconds * 1000)
 
 
 def request_metrics(app: ASGIApp) -> ASGIApp:
-    counters: dict[tuple[str, str, int], Any] = {}  # label children, looked up once per series
-    histograms: dict[tuple[str, str], Any] = {}
+    routes: dict[tuple[str, str], _Route] = {}
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -41,18 +61,14 @@ def request_metrics(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send_wrapper)
         finally:
             elapsed = time.perf_counter() - started
-            method, route = scope.get("method", "GET"), scope.get("path_template") or "unmatched"
-            counter = counters.get((method, route, status))
-            if counter is None:
-                counter = counters[(method, route, status)] = HTTP_REQUESTS.labels(method, route, str(status))
-            histogram = histograms.get((method, route))
-            if histogram is None:
-                histogram = histograms[(method, route)] = HTTP_LATENCY.labels(method, route)
-            counter.inc()
-            histogram.observe(elapsed)
-            REQUEST_STATS.record(method, route, elapsed * 1000)
-            rt: Any = getattr(scope["app"].state, "runtime", None)
-            if rt is not None:  # (the runtime instruments its engine's pool when it is built)
-                REQUEST_STATS.schedule_flush(rt)
+            labels = (str(scope.get("method", "GET")), scope.get("path_template") or "unmatched")
+            route = routes.get(labels)
+            if route is None:
+                route = routes[labels] = _Route(*labels)
+            route.record(status, elapsed)
+            if REQUEST_STATS.flush_due():
+                rt: Any = getattr(scope["app"].state, "runtime", None)
+                if rt is not None:  # (the runtime instruments its engine's pool when it is built)
+                    REQUEST_STATS.schedule_flush(rt)
 
     return middleware

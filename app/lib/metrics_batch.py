@@ -49,6 +49,15 @@ class MetricBatch:
             if self._timer is None:
                 self._start_timer()
 
+    def inc_each(self, children: list[Any]) -> None:
+        """``child.inc()`` for each of ``children`` (a child listed twice counts twice)."""
+        with self._lock:
+            counts = self._counts
+            for child in children:
+                counts[child] = counts.get(child, 0.0) + 1.0
+            if self._timer is None:
+                self._start_timer()
+
     def observe(self, child: Any, amount: float, counter: Any = None) -> None:
         """``child.observe(amount)`` for a histogram child (and ``counter.inc()``), written at the next flush."""
         with self._lock:

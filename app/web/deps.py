@@ -20,10 +20,10 @@ from app.domain.accounts.tokens import principal_for_token
 from app.domain.accounts.users import load_principal
 from app.domain.runtime import Runtime
 from app.lib.cache import AnsflowCache
+from app.lib.cache.derived import note_outside
 from app.lib.errors import Forbidden, NotAuthenticated
-from app.web.sessions import LazySessions
+from app.web.sessions import SAFE_METHODS, LazySessions
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "x-csrf-token"
 
 
@@ -47,6 +47,7 @@ class LazySession:
 
     def __getattr__(self, name: str) -> Any:
         if self._session is None:
+            note_outside()  # a derivation that queries the database is not kept (cache/derived.py)
             self._session = self._maker()
         return getattr(self._session, name)
 
@@ -86,6 +87,12 @@ def raw_header(connection: ASGIConnection[Any, Any, Any, Any], name: bytes) -> s
         if key == name:
             return bytes(value).decode("latin-1")
     return None
+
+
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """The token of an ``Authorization: Bearer ...`` header, if there is one."""
+    header = raw_header(connection, b"authorization") or ""
+    return (header[7:].strip() or None) if header[:7].lower() == "bearer " else None
 
 
 def request_meta(connection: ASGIConnection[Any, Any, Any, Any]) -> RequestMeta:
@@ -134,8 +141,7 @@ async def resolve_principal(
 ) -> Principal:
     """Bearer token (header, or ?token= for sockets) first, else the session cookie with CSRF on writes."""
     meta = request_meta(connection)
-    header = raw_header(connection, b"authorization") or ""
-    token = header[7:].strip() if header[:7].lower() == "bearer " else None
+    token = bearer_token(connection)
     if token is None and connection.scope["type"] == ScopeType.WEBSOCKET:
         token = connection.query_params.get("token")
     if token:

@@ -61,14 +61,19 @@ class StrictSessionBackend(ServerSideSessionBackend):
         )
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 class LazySessions:
     """Session middleware factory that skips the session machinery for HTTP requests without cookies.
 
     API clients with a token never send one, and for them Litestar's middleware only builds a
     connection, parses absent cookies, checks its exclusion rules and wraps ``send`` (a tenth of a
-    cached read). Such a request starts with an empty session; if a handler fills it (a login), it
-    is stored as usual. Requests with a cookie, and sockets, get Litestar's middleware. ``config``
-    lets ``deps.session_config`` find the cookie name and store.
+    cached read). Such a request starts with an empty session; if a handler of an unsafe method
+    fills it (a login is a POST), it is stored as usual. GET, HEAD and OPTIONS never start a session
+    (reads must not create server state), so they go straight through. Requests with a cookie, and
+    sockets, get Litestar's middleware. ``config`` lets ``deps.session_config`` find the cookie name
+    and store.
     """
 
     def __init__(self, config: StrictSessionConfig) -> None:
@@ -84,6 +89,9 @@ class LazySessions:
                 await full(scope, receive, send)
                 return
             scope["session"] = {}
+            if scope["method"] in SAFE_METHODS:
+                await app(scope, receive, send)
+                return
 
             async def send_storing_new_session(message: Message) -> None:
                 session = scope.get("session")

@@ -183,3 +183,91 @@ async def _eventually_cached(cache: Any, k: str, expected: bytes, within_s: floa
     while (got := await cache.cached("contract", k, loader(expected), ttl=60)) != expected:
         assert time.monotonic() < deadline, f"still {got!r}, expected {expected!r}"
         await asyncio.sleep(0.05)
+
+
+# -- derived answers (app/lib/cache/derived.py) ------------------------------------------------------
+
+async def _derive(cache: Any, answer_key: str, *keys: str) -> bytes:
+    """The kept answer for ``answer_key``, else one derived from reading ``keys`` through the cache."""
+    kept = cache.answers.get(answer_key)
+    if kept is not None:
+        return bytes(kept)
+    with cache.answers.deriving() as derivation:
+        parts = [await cache.cached("contract", k, loader(b"loaded:" + k.encode()), ttl=60) for k in keys]
+    answer = b"|".join(parts)
+    cache.answers.keep(answer_key, answer, derivation)
+    return answer
+
+
+async def _kept(cache: Any, answer_key: str, *keys: str) -> bytes:
+    """Derive until the answer is kept: the first reads after a write refill the near copies."""
+    for _ in range(3):
+        await _derive(cache, answer_key, *keys)
+        kept = cache.answers.get(answer_key)
+        if kept is not None:
+            return bytes(kept)
+    raise AssertionError("three derivations from cached entries and still no kept answer")
+
+
+async def test_derived_answers_are_kept_only_from_near_copies_and_follow_local_writes(
+    cache: Any, contract_settings: Settings
+) -> None:
+    if cache.two_tier is not None:
+        await _until_listening(cache)
+    a, b, answer = fresh(contract_settings), fresh(contract_settings), fresh(contract_settings)
+    await _derive(cache, answer, a, b)
+    assert cache.answers.get(answer) is None, "a derivation that loaded is not kept"
+    first = await _derive(cache, answer, a, b)
+    assert cache.answers.get(answer) == first, "a derivation from near copies is kept"
+    for write in (lambda: cache.delete(a), lambda: cache.set(b, b"new", expire=60),
+                  lambda: cache.invalidate_tags("derived-tag")):
+        await cache.delete(a)
+        await cache.cached("contract", a, loader(b"tagged"), ttl=60, tags=["derived-tag"])
+        await _kept(cache, answer, a, b)
+        await write()
+        assert cache.answers.get(answer) is None, "a write to one input drops the answer at once"
+    await _kept(cache, answer, a, b)
+    await cache.clear()
+    assert cache.answers.get(answer) is None
+
+
+async def test_derived_answers_honour_deadlines_and_outside_reads(cache: Any, contract_settings: Settings) -> None:
+    from app.lib.cache.derived import note_outside, note_valid_for
+
+    if cache.two_tier is not None:
+        await _until_listening(cache)
+    a, answer = fresh(contract_settings), fresh(contract_settings)
+    await cache.cached("contract", a, loader(b"v"), ttl=60)
+    with cache.answers.deriving() as derivation:
+        await cache.cached("contract", a, loader(b"unused"), ttl=60)
+        note_outside()  # e.g. a database query
+    cache.answers.keep(answer, b"x", derivation)
+    assert cache.answers.get(answer) is None
+    with cache.answers.deriving() as derivation:
+        await cache.cached("contract", a, loader(b"unused"), ttl=60)
+        note_valid_for(0.05)  # e.g. a token that expires
+    cache.answers.keep(answer, b"x", derivation)
+    assert cache.answers.get(answer) == b"x"
+    await asyncio.sleep(0.1)
+    assert cache.answers.get(answer) is None
+    with cache.answers.deriving() as derivation:
+        await cache.cached("contract", a, loader(b"unused"), ttl=60)
+    cache.answers.keep(answer, b"x", derivation)
+    assert cache.answers.get(answer) == b"x"
+    await asyncio.sleep(NEAR_TTL_S + 0.05)
+    assert cache.answers.get(answer) is None, "an answer never outlives the near copies it came from"
+
+
+async def test_derived_answers_follow_other_processes(contract_settings: Settings, flavour: str) -> None:
+    if flavour == "memory":
+        pytest.skip("the in-process cache belongs to one process")
+    async with two_caches(contract_settings) as (first, second):
+        a, answer = fresh(contract_settings), fresh(contract_settings)
+        await _until_listening(first, second)
+        await first.cached("contract", a, loader(b"v1"), ttl=60)
+        assert await _kept(second, answer, a) == b"v1"
+        await first.delete(a)
+        deadline = time.monotonic() + NEAR_TTL_S / 2
+        while second.answers.get(answer) is not None:
+            assert time.monotonic() < deadline, "another process's delete did not reach the derived answer"
+            await asyncio.sleep(0.01)

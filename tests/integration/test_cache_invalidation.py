@@ -11,10 +11,12 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import httpx
+
 from app.domain.pipelines.status import status_key
 from app.domain.projects.access import role_key
 from app.domain.runtime import Runtime
-from app.lib.cache import key
+from app.lib.cache import ansflow_cache, key
 from tests.support.client import ApiClient
 from tests.support.flows import make_pipeline, make_project, run, wait_for
 
@@ -93,11 +95,29 @@ async def test_role_delete_project_drops_roles(api: ApiClient) -> None:
 
 
 # -- pipeline status ---------------------------------------------------------------------------------
+# Token reads of the status keep a derived answer (app/lib/cache/derived.py): each test below reads
+# until the app keeps one, so the write must reach the kept answer as well as the cached entries.
+
+async def kept_status(api: ApiClient, client: ApiClient, pipeline: str) -> httpx.Response:
+    """Read the status (bearer token) until the app keeps the derived answer; return that read."""
+    token = client.headers["Authorization"].removeprefix("Bearer ")
+    answer_key = ("pipeline-status", token, uuid.UUID(pipeline))
+
+    async def kept(rt: Runtime) -> bool:
+        return ansflow_cache(rt.cache).answers.get(answer_key) is not None
+
+    for _ in range(3):
+        response = await client.get(f"/api/v1/pipelines/{pipeline}/status")
+        assert response.status_code == 200, response.text
+        if in_app(api, kept):
+            return response
+    raise AssertionError("the status read was never answered from a kept answer")
+
 
 async def test_status_invalidated_by_execution_creation(api: ApiClient) -> None:
     admin = await api.admin()
     pipeline = await make_pipeline(admin, await make_project(admin), ECHO)
-    before = await admin.get(f"/api/v1/pipelines/{pipeline}/status")
+    before = await kept_status(api, admin, pipeline)
     assert before.status_code == 200 and before.json()["execution_id"] is None
     assert cached_entry(api, lambda rt: status_key(rt, pipeline)) is not None
     execution = await run(admin, pipeline)
@@ -112,7 +132,7 @@ async def test_status_invalidated_by_status_change(api: ApiClient) -> None:
     execution = (await run(admin, pipeline))["id"]
     try:
         await wait_for(admin, execution, {"waiting_approval"})
-        waiting = (await admin.get(f"/api/v1/pipelines/{pipeline}/status")).json()
+        waiting = (await kept_status(api, admin, pipeline)).json()
         assert waiting["status"] == "waiting_approval"
         assert cached_entry(api, lambda rt: status_key(rt, pipeline)) is not None
         approved = await admin.post(f"/api/v1/executions/{execution}/steps/gate/approve", json={})
@@ -126,9 +146,41 @@ async def test_status_invalidated_by_status_change(api: ApiClient) -> None:
 async def test_status_invalidated_by_pipeline_deletion(api: ApiClient) -> None:
     admin = await api.admin()
     pipeline = await make_pipeline(admin, await make_project(admin), ECHO)
-    assert (await admin.get(f"/api/v1/pipelines/{pipeline}/status")).status_code == 200
+    await kept_status(api, admin, pipeline)
     assert (await admin.delete(f"/api/v1/pipelines/{pipeline}")).status_code == 204
     assert (await admin.get(f"/api/v1/pipelines/{pipeline}/status")).status_code == 404
+
+
+async def test_status_refused_on_next_request_after_member_removal(api: ApiClient) -> None:
+    admin = await api.admin()
+    project = await make_project(admin)
+    pipeline = await make_pipeline(admin, project, ECHO)
+    user, uid = await api.new_user(admin)
+    await member(admin, project, uid, "reporter")
+    await kept_status(api, user, pipeline)
+    assert (await admin.delete(f"/api/v1/projects/{project}/members/{uid}")).status_code == 204
+    assert (await user.get(f"/api/v1/pipelines/{pipeline}/status")).status_code == 404
+
+
+async def test_status_refused_on_next_request_after_token_revocation(api: ApiClient) -> None:
+    admin = await api.admin()
+    pipeline = await make_pipeline(admin, await make_project(admin), ECHO)
+    await kept_status(api, admin, pipeline)
+    tokens = (await admin.get("/api/v1/auth/tokens")).json()
+    token_id = next(t["id"] for t in tokens if admin.headers["Authorization"][7:].startswith(t["prefix"]))
+    assert (await admin.delete(f"/api/v1/auth/tokens/{token_id}")).status_code == 204
+    assert (await admin.get(f"/api/v1/pipelines/{pipeline}/status")).status_code == 401
+
+
+async def test_status_refused_on_next_request_after_user_deactivation(api: ApiClient) -> None:
+    admin = await api.admin()
+    project = await make_project(admin)
+    pipeline = await make_pipeline(admin, project, ECHO)
+    user, uid = await api.new_user(admin)
+    await member(admin, project, uid, "reporter")
+    await kept_status(api, user, pipeline)
+    assert (await admin.patch(f"/api/v1/users/{uid}", json={"is_active": False})).status_code == 200
+    assert (await user.get(f"/api/v1/pipelines/{pipeline}/status")).status_code == 401
 
 
 # -- system settings -----------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from app.domain.accounts.principal import Principal, RequestMeta
 from app.domain.accounts.schemas import TokenCreate, TokenCreated, TokenOut
 from app.domain.audit.service import record
 from app.lib.cache import AnsflowCache
+from app.lib.cache.derived import note_valid_for
 from app.lib.clock import ensure_utc, utcnow
 from app.lib.errors import NotAuthenticated, NotFound
 from app.lib.security import hash_token, new_api_token
@@ -76,5 +77,10 @@ async def principal_for_token(
         await session.execute(update(ApiToken).where(ApiToken.id == entry.token_id).values(last_used_at=now))
         await session.commit()
         await forget_token(cache, token_hash)
+    else:  # an answer derived from this check must be re-checked when it would stamp or expire
+        valid_until = ensure_utc(entry.last_used_at) + LAST_USED_RESOLUTION
+        if entry.expires_at is not None:
+            valid_until = min(valid_until, ensure_utc(entry.expires_at))
+        note_valid_for((valid_until - now).total_seconds())
     user = entry.user
     return Principal(user_id=user.user_id, username=user.username, is_admin=user.is_admin, via="token", meta=meta)

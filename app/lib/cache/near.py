@@ -28,14 +28,22 @@ class NearCache:
         self.size = size
 
     def get(self, key: str) -> bytes | None:
+        item = self.entry(key)
+        return None if item is None else item[1]
+
+    def entry(self, key: str) -> list[Any] | None:
+        """The live ``[expires_at, bytes, decoded]`` entry (each put makes a new one), or None."""
         item = self._data.get(key)
         if item is None:
             return None
         if item[0] < time.monotonic():
             self._data.pop(key, None)
             return None
-        value: bytes = item[1]
-        return value
+        return item
+
+    def holds(self, key: str, item: list[Any]) -> bool:
+        """Is ``item`` still the entry under ``key`` (not evicted, replaced or cleared since)?"""
+        return self._data.get(key) is item
 
     def put(self, key: str, value: bytes, ttl: float) -> None:
         if key not in self._data and len(self._data) >= self.size:

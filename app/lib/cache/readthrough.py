@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from cashews import Cache
 
 from app.config import Settings
+from app.lib.cache.derived import DerivedAnswers, note_near_hit, note_outside
 from app.lib.cache.keys import key
 from app.lib.cache.near import NEAR_TTL_S, NearCache
 from app.lib.cache.tiers import TwoTierRedis
@@ -59,6 +60,7 @@ class AnsflowCache(Cache):
         self.two_tier: TwoTierRedis | None = None
         self._loads: dict[str, list[_Load]] = {}
         self.near = NearCache()
+        self.answers = DerivedAnswers(self.near, self._generation, self._hit_counters)
         self._hits: dict[str, Any] = {}
         self._misses: dict[str, Any] = {}
         self._local_generation = 0  # bumped by every local invalidation: a read in flight must not fill near
@@ -145,18 +147,18 @@ class AnsflowCache(Cache):
         """The cached bytes under ``cache_key``, else ``await load()`` stored for ``ttl`` seconds."""
         generation = self._generation()
         if generation is not None:
-            near = self.near.get(cache_key)
-            if near is not None:
-                self._count(self._hits, CACHE_HITS, name)
-                if self.two_tier is not None:
-                    BATCH.inc(CACHE_MEMORY_HITS)  # the near copy is this process's memory too
-                return near
+            entry = self.near.entry(cache_key)
+            if entry is not None:
+                self._count_hit(name)
+                note_near_hit(name, cache_key, entry)
+                return entry[1]  # type: ignore[no-any-return]
+        note_outside()
         value = await self.get(cache_key)
         if isinstance(value, bytes):
-            self._count(self._hits, CACHE_HITS, name)
+            BATCH.inc(self._child(self._hits, CACHE_HITS, name))
             self._remember(cache_key, value, NEAR_TTL_S, generation)
             return value
-        self._count(self._misses, CACHE_MISSES, name)
+        BATCH.inc(self._child(self._misses, CACHE_MISSES, name))
         for running in list(self._loads.get(cache_key, ())):
             if not running.dirty:
                 try:
@@ -186,12 +188,25 @@ class AnsflowCache(Cache):
             self._remember(cache_key, value, ttl, generation)
         return value
 
+    def _count_hit(self, name: str) -> None:
+        """A read answered by the near tier (this process's memory, so a memory-tier hit too)."""
+        BATCH.inc_each(self._hit_counters((name,)))
+
+    def _hit_counters(self, names: Iterable[str]) -> list[Any]:
+        """The counters one near hit on each of ``names`` increments (derived answers keep them)."""
+        counters = []
+        for name in names:
+            counters.append(self._child(self._hits, CACHE_HITS, name))
+            if self.two_tier is not None:
+                counters.append(CACHE_MEMORY_HITS)
+        return counters
+
     @staticmethod
-    def _count(children: dict[str, Any], family: Any, name: str) -> None:
+    def _child(children: dict[str, Any], family: Any, name: str) -> Any:
         child = children.get(name)
         if child is None:
             child = children[name] = family.labels(name)
-        BATCH.inc(child)
+        return child
 
     async def _fill(self, current: _Load, cache_key: str, load: Loader, ttl: float,
                     tags: Sequence[str], lock: bool) -> bytes:

@@ -4,9 +4,11 @@ requests by route template, honours ANSFLOW_METRICS_TOKEN, and merges processes 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +19,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
+from app.lib.metrics_batch import FLUSH_S
 from tests.support.backends import BackendSet
 from tests.support.client import ApiClient, running_app
 from tests.support.flows import make_pipeline, make_project, run, wait_for
@@ -112,7 +115,14 @@ async def test_multiprocess_metrics_merge_every_web_worker(
             for _ in range(sent):  # new connections, so both workers take some
                 async with httpx.AsyncClient(base_url=server.url) as one:
                     assert (await one.get("/health")).status_code == 200
-            after = parse((await client.get("/metrics")).text)
-    counted = (value(after["ansflow_http_requests"], "ansflow_http_requests_total", route="/health")
-               - value(before.get("ansflow_http_requests", []), "ansflow_http_requests_total", route="/health"))
+            # each worker writes its batched counts within FLUSH_S (metrics_batch.py), scraped or not
+            deadline, counted = time.monotonic() + 10 * FLUSH_S, 0.0
+            while True:
+                after = parse((await client.get("/metrics")).text)
+                counted = (value(after["ansflow_http_requests"], "ansflow_http_requests_total", route="/health")
+                           - value(before.get("ansflow_http_requests", []), "ansflow_http_requests_total",
+                                   route="/health"))
+                if counted >= sent or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.1)
     assert counted == sent  # every worker's requests, whichever worker answered the scrape

@@ -8,6 +8,7 @@ cookie for it is cleared instead.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,8 +20,22 @@ from litestar.middleware.session.server_side import ServerSideSessionBackend, Se
 from litestar.types import ASGIApp, Empty, Message, Receive, Scope, ScopeSession, Send
 from litestar.utils.scope.state import ScopeState
 
+REFRESH_S = 3600  # an unchanged session is written back (store TTL, cookie max-age) at most this often
+_REFRESHED = "_refreshed"  # when the session was last written (epoch seconds), kept in its data
+
 
 class StrictSessionBackend(ServerSideSessionBackend):
+    async def load_from_connection(self, connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
+        """Load the session and remember its stored bytes, to know later whether it changed."""
+        session_id = connection.cookies.get(self.config.key)
+        if not session_id:
+            return {}
+        data = await self.get(session_id, store=self.config.get_store_from_app(connection.scope["app"]))
+        if data is None:
+            return {}
+        connection.state.ansflow_session_stored = data
+        return self.deserialize_data(data)
+
     def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
         """The presented or already issued id; "" when there is none yet.
 
@@ -33,12 +48,22 @@ class StrictSessionBackend(ServerSideSessionBackend):
             return presented
         return connection.get_session_id() or ""
 
+    def _unchanged_and_fresh(self, session: dict[str, Any], connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+        stored = connection.state.get("ansflow_session_stored")
+        refreshed = session.get(_REFRESHED)
+        return (stored is not None and isinstance(refreshed, int) and time.time() - refreshed < REFRESH_S
+                and self.serialize_data(session, connection.scope) == stored)
+
     async def store_in_message(
         self, scope_session: ScopeSession, message: Message, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> None:
         if scope_session is not Empty and scope_session:
             if not self.get_session_id(connection):
                 ScopeState.from_scope(connection.scope).session_id = self.generate_session_id()
+            elif isinstance(scope_session, dict) and self._unchanged_and_fresh(scope_session, connection):
+                return  # a read: no store write, no Set-Cookie (the sliding expiry moves hourly)
+            if isinstance(scope_session, dict):
+                scope_session[_REFRESHED] = int(time.time())
             await super().store_in_message(scope_session, message, connection)
             return
         presented = connection.cookies.get(self.config.key)

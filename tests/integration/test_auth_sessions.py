@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from http.cookies import SimpleCookie
 
 import httpx
+import pytest
 
+from app.web import sessions
 from app.web.asgi import SESSION_COOKIE
 from tests.support.backends import BackendSet
 from tests.support.client import ADMIN, ApiClient, running_app
@@ -165,3 +168,22 @@ async def test_public_routes_neither_adopt_nor_choke_on_unknown_session_ids(api:
     echoed = [h for h in response.headers.get_list("set-cookie") if planted in h]
     garbage = await call(api, "GET", "/health", "%00%ff")
     assert (response.status_code, echoed, garbage.status_code) == (200, [], 200)
+
+
+async def test_reads_do_not_rewrite_the_session_but_it_is_refreshed_hourly(
+    api: ApiClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read with an unchanged session sends no Set-Cookie (no store write); after REFRESH_S it does,
+    so an active user's session keeps sliding forward."""
+    cookie, _ = await login(api)
+    read = await call(api, "GET", "/api/v1/auth/me", cookie=cookie)
+    assert read.status_code == 200, read.text
+    assert not read.headers.get_list("set-cookie"), "a read rewrote an unchanged session"
+    later = time.time() + sessions.REFRESH_S + 1
+    monkeypatch.setattr(sessions.time, "time", lambda: later)
+    refreshed = await call(api, "GET", "/api/v1/auth/me", cookie=cookie)
+    assert refreshed.status_code == 200, refreshed.text
+    assert session_cookie(refreshed)[0] == cookie, "the same session, written back with a new expiry"
+    monkeypatch.undo()
+    again = await call(api, "GET", "/api/v1/auth/me", cookie=cookie)
+    assert again.status_code == 200 and not again.headers.get_list("set-cookie")

@@ -28,6 +28,9 @@ class Execution(Base):
     __table_args__ = (
         UniqueConstraint("pipeline_id", "number"),
         Index("ix_executions_status_created", "status", "created_at"),
+        # execution lists are newest first: whole deployment (admins) and per project
+        Index("ix_executions_created", "created_at", "id"),
+        Index("ix_executions_project_created", "project_id", "created_at"),
     )
 
     pipeline_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("pipelines.id", ondelete="CASCADE"), index=True)

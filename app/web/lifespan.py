@@ -45,7 +45,9 @@ def _start_embedded_worker(settings: Settings, rt: Runtime) -> dramatiq.Worker:
     # each event loop keeps its own client (they are loop-bound) and Redis carries invalidations
     CONTEXT.configure(settings, rt.broker, shared_cache=None if settings.redis_url else rt.cache)
     rt.broker.emit_after("process_boot")  # without it Dramatiq ignores time limits in-process
+    # prefetch no more than the threads can run: waiting runs stay in the broker's priority queue
     worker = dramatiq.Worker(rt.broker, worker_threads=settings.worker_threads, worker_timeout=100)
+    worker.queue_prefetch = settings.worker_threads
     worker.start()
     return worker
 

@@ -102,3 +102,30 @@ def test_delayed_messages_wait(running: tuple[dramatiq.Broker, Queues, Received]
     (_, args, at), = received.wait(1)
     assert args == ("later",)
     assert at - sent >= 0.29
+
+
+def test_waiting_messages_are_delivered_highest_priority_first(contract_settings: Settings, flavour: str) -> None:
+    """What is queued behind busy workers starts by priority (then in order sent), on both brokers."""
+    settings = with_prefix(contract_settings, f"prio{secrets.token_hex(3)}")
+    broker = create_broker(settings)
+    queue = Queues(settings.key_prefix).executions
+    sent = [("low", 1), ("normal", 2), ("low", 3), ("high", 4), ("normal", 5), ("high", 6)]
+    try:
+        for priority, n in sent:
+            send(broker, queue, "contract.sync", n, priority=priority)
+        consumer = broker.consume(queue, prefetch=1, timeout=2000)
+        order = []
+        for _ in sent:
+            message = next(consumer)
+            deadline = time.monotonic() + 10
+            while message is None and time.monotonic() < deadline:
+                message = next(consumer)
+            assert message is not None, f"only {order} arrived"
+            order.append(message.args[0])
+            consumer.ack(message)
+        consumer.close()
+        assert order == [4, 6, 2, 5, 1, 3]
+    finally:
+        broker.close()
+        if flavour == "real":
+            _cleanup_rabbit(settings)

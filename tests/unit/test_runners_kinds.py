@@ -27,6 +27,7 @@ from app.domain.pipelines.spec import (
     RunConfig,
 )
 from app.domain.runners.base import StepContext
+from app.domain.runners.git import repository_identity
 from app.domain.runners.registry import RUNNERS
 from app.domain.runners.shell import shell_argv
 
@@ -171,6 +172,40 @@ async def test_git_checks_out_a_commit_id(tmp_path: Path, origin: Path) -> None:
     assert outcome.status == "success", sink.text()
     assert _git(ws, "rev-parse", "HEAD") == first
     assert (ws / "version.txt").read_text() == "v1\n"
+
+
+async def test_git_without_ref_builds_the_commit_a_webhook_reported(tmp_path: Path, origin: Path) -> None:
+    """A push to ``feature`` builds that push, even though ``main`` is the default branch and
+    ``feature`` moved on after the push; the step names the repository another way than the forge."""
+    pushed = _git(origin, "rev-parse", "feature")
+    _git(origin, "checkout", "-q", "feature")
+    (origin / "later.txt").write_text("pushed after the webhook\n")
+    _git(origin, "add", ".")
+    _git(origin, "commit", "-q", "-m", "later")
+    _git(origin, "checkout", "-q", "main")
+    env = {"ANSFLOW_COMMIT": pushed, "ANSFLOW_REPO_URL": origin.as_uri() + ".git", "ANSFLOW_BRANCH": "feature"}
+    ws, sink = tmp_path / "ws", Collector()
+    outcome = await RUNNERS["git"].run(GitConfig(url=str(origin)), make_ctx(ws, env=env), sink)
+    assert outcome.status == "success", sink.text()
+    assert _git(ws, "rev-parse", "HEAD") == pushed
+    assert (ws / "feature.txt").exists() and not (ws / "later.txt").exists()
+    assert any("the commit that triggered this run" in line for line in sink.of("system")), sink.text()
+
+
+async def test_git_without_ref_ignores_a_webhook_commit_of_another_repository(tmp_path: Path, origin: Path) -> None:
+    env = {"ANSFLOW_COMMIT": "0" * 40, "ANSFLOW_REPO_URL": "https://github.com/someone/else.git"}
+    ws, sink = tmp_path / "ws", Collector()
+    outcome = await RUNNERS["git"].run(GitConfig(url=str(origin)), make_ctx(ws, env=env), sink)
+    assert outcome.status == "success", sink.text()
+    assert _git(ws, "rev-parse", "--abbrev-ref", "HEAD") == "main"
+
+
+def test_repository_identity_matches_the_spellings_forges_use() -> None:
+    same = ["https://GitHub.com/Owner/Repo.git", "git@github.com:owner/repo.git", "ssh://git@github.com/owner/repo/",
+            "https://token@github.com:443/owner/repo"]
+    assert len({repository_identity(url) for url in same}) == 1
+    assert repository_identity("https://github.com/owner/repo") != repository_identity("https://gitlab.com/owner/repo")
+    assert repository_identity("/srv/git/repo.git") == repository_identity("file:///srv/git/repo")
 
 
 async def test_git_refetch_into_a_used_workspace_moves_to_the_new_ref(tmp_path: Path, origin: Path) -> None:

@@ -3,6 +3,11 @@
 ``init`` + ``fetch <ref>`` + ``checkout FETCH_HEAD`` rather than ``clone``: it works in a
 workspace that already has files, and with a branch, a tag or a commit id alike. A branch is
 checked out as a local branch of that name (build tools read it), a tag or commit detached.
+
+Without a ``ref``, a run started by a forge webhook checks out the very commit that triggered it
+(``ANSFLOW_COMMIT``) when the step's repository is the one the webhook came from
+(``ANSFLOW_REPO_URL``): a push to ``feature`` builds that push, not the default branch as it is by
+the time the step runs. Any other step without a ``ref`` takes the remote's default branch.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import re
 from contextlib import ExitStack
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from app.domain.logs.lines import LineSink, LineWriter
 from app.domain.runners.base import GitConfig, StepContext, StepOutcome, base_env, fail, remaining
@@ -19,6 +25,8 @@ from app.domain.runners.process import capture, run_process
 PROBE_TIMEOUT_S = 60.0
 _FETCH_HEAD = re.compile(r"^(?P<sha>[0-9a-f]{40,64})\t[^\t]*\t(?P<kind>branch|tag) '(?P<name>.+)' of ")
 _SYMREF = re.compile(r"^ref: refs/heads/(?P<name>\S+)\tHEAD$", re.MULTILINE)
+_SCP_LIKE = re.compile(r"^(?:[^@/]+@)?(?P<host>[^:/]+):(?P<path>[^/].*)$")  # git@host:owner/repo.git
+_COMMIT = re.compile(r"^[0-9a-fA-F]{7,64}$")
 
 
 def _fetched(workspace: Path) -> tuple[str, str, str] | None:
@@ -29,6 +37,31 @@ def _fetched(workspace: Path) -> tuple[str, str, str] | None:
         return None
     match = _FETCH_HEAD.match(first)
     return (match["kind"], match["name"], match["sha"]) if match else None
+
+
+def repository_identity(url: str) -> str:
+    """One spelling per repository: ``https://Host/o/r.git``, ``git@host:o/r`` and ``ssh://git@host/o/r/``
+    all give ``host/o/r``; local paths and ``file://`` URLs give the resolved path."""
+    text = url.strip()
+    if "://" in text:
+        parsed = urlsplit(text)
+        if parsed.scheme == "file":
+            return str(Path(unquote(parsed.path)).resolve()).removesuffix(".git")
+        host, path = (parsed.hostname or ""), parsed.path
+    elif (match := _SCP_LIKE.match(text)) is not None:
+        host, path = match["host"], match["path"]
+    else:
+        return str(Path(text).resolve()).removesuffix(".git")
+    path = path.strip("/").removesuffix(".git").strip("/")
+    return f"{host.lower()}/{path.lower()}"
+
+
+def triggering_commit(url: str, env: dict[str, str]) -> str | None:
+    """The webhook commit this run was started for, if the step checks out that same repository."""
+    commit, repo = env.get("ANSFLOW_COMMIT"), env.get("ANSFLOW_REPO_URL")
+    if not commit or not repo or not _COMMIT.match(commit):
+        return None
+    return commit if repository_identity(url) == repository_identity(repo) else None
 
 
 class GitRunner:
@@ -51,8 +84,11 @@ class GitRunner:
             return await self._checkout(config, ctx, out, env)
 
     async def _checkout(self, config: GitConfig, ctx: StepContext, out: LineWriter, env: dict[str, str]) -> StepOutcome:
-        ref = config.ref
-        await out.system(f"checking out {display_url(config.url)} at {ref or 'its default branch'}")
+        ref = config.ref or triggering_commit(config.url, ctx.env)
+        if ref is not None and config.ref is None:
+            await out.system(f"checking out {display_url(config.url)} at {ref}, the commit that triggered this run")
+        else:
+            await out.system(f"checking out {display_url(config.url)} at {ref or 'its default branch'}")
         for verb, argv in (
             ("init", ["git", "-c", "init.defaultBranch=main", "init", "-q"]),
             ("config", ["git", "config", "remote.origin.url", config.url]),

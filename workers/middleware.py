@@ -44,10 +44,12 @@ class SweeperMiddleware(LoopMiddleware):
                 rt = await self.context.get()
                 system = await current_settings(rt)
                 report = await sweep(
-                    rt, lost_after_s=system.lost_message_after_s, retention_days=system.workspace_retention_days
+                    rt, lost_after_s=system.lost_message_after_s, retention_days=system.workspace_retention_days,
+                    execution_retention_days=system.execution_retention_days,
                 )
-                if report.requeued or report.failed or report.resent:
-                    log.info("sweep", requeued=report.requeued, failed=report.failed, resent=report.resent)
+                if report.requeued or report.failed or report.resent or report.executions_removed:
+                    log.info("sweep", requeued=report.requeued, failed=report.failed, resent=report.resent,
+                             executions_removed=report.executions_removed)
             except Exception:  # a database hiccup must not end the loop; the next period retries
                 log.exception("sweep failed")
             await asyncio.sleep(self.context.settings.sweep_seconds if self.context.settings else 15.0)

@@ -1,4 +1,5 @@
-"""Crash recovery: re-queue (or fail) executions whose lease expired; re-send lost messages."""
+"""Crash recovery (re-queue or fail executions whose lease expired, re-send lost messages) and
+retention (finished executions with their steps and logs, and workspaces, past their days)."""
 
 from __future__ import annotations
 
@@ -10,19 +11,21 @@ from pathlib import Path
 
 import msgspec
 import structlog
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.executions import Execution, ExecutionStep, LogLine
 from app.domain.executions.service import enqueue
 from app.domain.executions.states import ACTIVE, EXECUTION_FINAL
 from app.domain.executions.transitions import Outbox, set_execution_status, set_step_status
+from app.domain.pipelines.status import invalidate_status
 from app.domain.runtime import Runtime
 from app.lib.clock import ensure_utc, utcnow
 from app.lib.events import LogEvent, encode
 
 log = structlog.get_logger("ansflow.sweeper")
 MAX_ATTEMPTS = 3
+RETENTION_BATCH = 500  # executions deleted per sweep: a backlog drains over a few sweeps, never in one long lock
 
 
 class SweepReport(msgspec.Struct):
@@ -30,6 +33,7 @@ class SweepReport(msgspec.Struct):
     failed: list[str] = msgspec.field(default_factory=list)
     resent: list[str] = msgspec.field(default_factory=list)
     workspaces_removed: int = 0
+    executions_removed: int = 0
 
 
 async def _log_line(session: AsyncSession, execution: Execution, text: str) -> LogEvent:
@@ -147,10 +151,35 @@ async def remove_old_workspaces(rt: Runtime, report: SweepReport, retention_days
                 report.workspaces_removed += 1
 
 
-async def sweep(rt: Runtime, *, lost_after_s: float = 120.0, retention_days: float | None = None) -> SweepReport:
+async def remove_old_executions(rt: Runtime, report: SweepReport, retention_days: float,
+                                batch: int = RETENTION_BATCH) -> None:
+    """Delete finished executions older than ``retention_days`` (steps and log lines go with them)."""
+    cutoff = utcnow() - timedelta(days=retention_days)
+    async with rt.sessionmaker() as session:
+        rows = (
+            await session.execute(
+                select(Execution.id, Execution.pipeline_id)
+                .where(Execution.status.in_(EXECUTION_FINAL), Execution.finished_at < cutoff)
+                .order_by(Execution.finished_at)
+                .limit(batch)
+            )
+        ).all()
+        if not rows:
+            return
+        await session.execute(delete(Execution).where(Execution.id.in_([row.id for row in rows])))
+        await session.commit()
+    report.executions_removed += len(rows)
+    for pipeline_id in {row.pipeline_id for row in rows}:  # a removed run may be a pipeline's latest
+        await invalidate_status(rt, pipeline_id)
+
+
+async def sweep(rt: Runtime, *, lost_after_s: float = 120.0, retention_days: float | None = None,
+                execution_retention_days: float | None = None) -> SweepReport:
     report = SweepReport()
     await recover_expired(rt, report)
     await resend_lost(rt, report, lost_after_s)
+    if execution_retention_days is not None:
+        await remove_old_executions(rt, report, execution_retention_days)
     if retention_days is not None:
         await remove_old_workspaces(rt, report, retention_days)
     return report

@@ -1,7 +1,21 @@
-"""Per-user notifications published on each user's channel (consumed by /ws/notifications)."""
+"""Per-user notifications published on each user's channel (consumed by /ws/notifications), and the
+deployment's notification webhook for finished runs.
+
+Which finished runs are announced is a system setting: ``notify_on_failure`` (failed or timed out,
+on by default) and ``notify_on_success`` (off by default); cancelled runs were stopped by someone
+and are not announced. The user who started the run hears it in the UI, and when
+``notification_webhook_url`` is set a chat-style JSON message (``{"text": ...}`` plus the run's
+fields) is posted there, in the background, so a slow chat server never holds up a worker. The URL
+is logged by host only: chat webhook URLs carry their secret in the path.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import urllib.parse
+
+import httpx
+import structlog
 from sqlalchemy import select
 
 from app.db.models.accounts import User
@@ -10,8 +24,14 @@ from app.db.models.pipelines import Pipeline
 from app.db.models.projects import ProjectMember
 from app.domain.projects.permissions import role_at_least
 from app.domain.runtime import Runtime
+from app.domain.settings.service import SystemSettings, current_settings
 from app.lib.clock import utcnow
 from app.lib.events import NotificationEvent, encode
+
+FAILURES = frozenset({"failed", "timed_out"})
+WEBHOOK_TIMEOUT_S = 10.0
+log = structlog.get_logger("ansflow.notifications")
+_POSTS: set[asyncio.Task[None]] = set()
 
 
 async def _pipeline_name(rt: Runtime, execution: Execution) -> str:
@@ -43,9 +63,14 @@ async def notify_approval_requested(rt: Runtime, execution: Execution, step: str
     await rt.publisher.publish([rt.channels.user(t) for t in sorted(targets)], encode(event))
 
 
+def announced(system: SystemSettings, status: str) -> bool:
+    return system.notify_on_success if status == "success" else system.notify_on_failure and status in FAILURES
+
+
 async def notify_execution_finished(rt: Runtime, execution: Execution) -> None:
-    """The user who started the run hears how it ended."""
-    if execution.created_by is None:
+    """Announce a finished run (as the system settings say): to its starter, and to the webhook."""
+    system = await current_settings(rt)
+    if not announced(system, execution.status):
         return
     name = await _pipeline_name(rt, execution)
     event = NotificationEvent(
@@ -55,4 +80,22 @@ async def notify_execution_finished(rt: Runtime, execution: Execution) -> None:
         project_id=str(execution.project_id),
         message=f"{name} #{execution.number} finished: {execution.status}",
     )
-    await rt.publisher.publish([rt.channels.user(str(execution.created_by))], encode(event))
+    if execution.created_by is not None:
+        await rt.publisher.publish([rt.channels.user(str(execution.created_by))], encode(event))
+    if system.notification_webhook_url:
+        payload = {"text": event.message, "event": event.kind, "status": execution.status, "pipeline": name,
+                   "number": execution.number, "execution_id": event.execution_id, "project_id": event.project_id}
+        task = asyncio.get_running_loop().create_task(_post(system.notification_webhook_url, payload))
+        _POSTS.add(task)
+        task.add_done_callback(_POSTS.discard)
+
+
+async def _post(url: str, payload: dict[str, object]) -> None:
+    host = urllib.parse.urlsplit(url).hostname or "webhook"
+    try:
+        async with httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT_S) as client:
+            response = await client.post(url, json=payload)
+        if response.status_code >= 400:
+            log.warning("notification webhook refused", host=host, status=response.status_code)
+    except httpx.HTTPError as exc:
+        log.warning("notification webhook failed", host=host, error=type(exc).__name__)

@@ -255,3 +255,4 @@ class ExecutionRun:
             if status in ("pending", "running", "waiting_approval"):
                 await self.change(name, "cancelled")
         await self.change(None, None, execution_status=final, message=message)
+        await notify_execution_finished(self.rt, self.execution)  # a timeout is announced, a cancel is not

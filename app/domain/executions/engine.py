@@ -20,6 +20,7 @@ from app.db.models.executions import Execution, ExecutionStep
 from app.db.models.pipelines import PipelineVersion
 from app.domain.executions import lease
 from app.domain.executions.logstore import ExecutionLog, last_seq
+from app.domain.executions.slots import SLOTS, send_again_later
 from app.domain.executions.states import STEP_FINAL
 from app.domain.executions.steps import run_step
 from app.domain.executions.transitions import Outbox, announce_step, set_execution_status, set_step_status
@@ -36,14 +37,21 @@ POLL_S = 0.5
 
 
 async def run_execution(rt: Runtime, execution_id: str, worker_id: str) -> None:
-    """Actor entry point: a no-op unless this worker can claim the execution."""
-    execution = await lease.claim(rt, uuid.UUID(execution_id), worker_id)
-    if execution is None:
+    """Actor entry point: a no-op unless this worker can claim the execution (and has a free slot)."""
+    limit = (await current_settings(rt)).max_concurrent_executions_per_worker
+    if not SLOTS.take(limit):
+        await send_again_later(rt, uuid.UUID(execution_id))
         return
     try:
-        await ExecutionRun(rt, execution, worker_id).run()
+        execution = await lease.claim(rt, uuid.UUID(execution_id), worker_id)
+        if execution is None:
+            return
+        try:
+            await ExecutionRun(rt, execution, worker_id).run()
+        finally:
+            await lease.kick_queued(rt, execution.pipeline_id)
     finally:
-        await lease.kick_queued(rt, execution.pipeline_id)
+        SLOTS.give_back()
 
 
 class ExecutionRun:

@@ -37,19 +37,28 @@ class LoopMiddleware(dramatiq.Middleware):
             self._future = None
 
 
+RETENTION_EVERY = 20  # sweeps: every 5 minutes with the default 15 s sweep
+
+
 class SweeperMiddleware(LoopMiddleware):
+    """Sweeps every ``sweep_seconds``; retention (a scan of old rows) only every ``RETENTION_EVERY``-th sweep."""
+
     async def _loop(self) -> None:
+        sweeps = 0
         while True:
             try:
                 rt = await self.context.get()
                 system = await current_settings(rt)
+                retention = sweeps % RETENTION_EVERY == 0
+                sweeps += 1
                 report = await sweep(
-                    rt, lost_after_s=system.lost_message_after_s, retention_days=system.workspace_retention_days,
-                    execution_retention_days=system.execution_retention_days,
+                    rt, lost_after_s=system.lost_message_after_s,
+                    retention_days=system.workspace_retention_days if retention else None,
+                    execution_retention_days=system.execution_retention_days if retention else None,
                 )
                 if report.requeued or report.failed or report.resent or report.executions_removed:
                     log.info("sweep", requeued=report.requeued, failed=report.failed, resent=report.resent,
-                             executions_removed=report.executions_removed)
+                             executions_removed=report.executions_removed, deliveries_removed=report.deliveries_removed)
             except Exception:  # a database hiccup must not end the loop; the next period retries
                 log.exception("sweep failed")
             await asyncio.sleep(self.context.settings.sweep_seconds if self.context.settings else 15.0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
@@ -15,6 +16,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from app.db.models.executions import Execution, ExecutionStep, LogLine
+from app.db.models.webhooks import WebhookDelivery
 from app.domain.executions.sweeper import SweepReport, sweep
 from app.domain.runtime import Runtime
 from app.lib.clock import utcnow
@@ -86,10 +88,31 @@ async def test_the_sweeper_applies_the_retention_days_of_the_system_settings(bac
                     await session.commit()
 
             in_app(api, age)
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + 30  # retention runs every RETENTION_EVERY-th sweep (4 s here)
             while (await admin.get(f"/api/v1/executions/{aged}")).status_code != 404:
                 assert time.monotonic() < deadline, "the sweeper kept a run older than the retention"
                 await asyncio.sleep(0.1)
             assert (await admin.get(f"/api/v1/executions/{recent}")).status_code == 200
         finally:
             await admin.put("/api/v1/settings/system", json=current)
+
+
+async def test_webhook_deliveries_past_retention_are_removed(api: ApiClient) -> None:
+    admin = await api.admin()
+    project = uuid.UUID(await make_project(admin))
+
+    async def deliveries_then_sweep(rt: Runtime) -> tuple[SweepReport, set[str]]:
+        async with rt.sessionmaker() as session:
+            for name, age in (("old", timedelta(days=91)), ("recent", timedelta(days=1))):
+                session.add(WebhookDelivery(project_id=project, provider="github", event="push", delivery_id=name,
+                                            status_code=202, result="accepted", created_at=utcnow() - age))
+            await session.commit()
+        report = await sweep(rt, execution_retention_days=90)
+        async with rt.sessionmaker() as session:
+            left = set(await session.scalars(select(WebhookDelivery.delivery_id)
+                                             .where(WebhookDelivery.project_id == project)))
+        return report, left
+
+    report, left = in_app(api, deliveries_then_sweep)
+    assert report.deliveries_removed >= 1
+    assert left == {"recent"}

@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models.executions import Execution, ExecutionStep, LogLine
+from app.db.models.webhooks import WebhookDelivery
 from app.domain.executions.service import enqueue
 from app.domain.executions.states import ACTIVE, EXECUTION_FINAL
 from app.domain.executions.transitions import Outbox, set_execution_status, set_step_status
@@ -25,7 +26,8 @@ from app.lib.events import LogEvent, encode
 
 log = structlog.get_logger("ansflow.sweeper")
 MAX_ATTEMPTS = 3
-RETENTION_BATCH = 500  # executions deleted per sweep: a backlog drains over a few sweeps, never in one long lock
+RETENTION_BATCH = 500  # rows deleted per transaction: a backlog drains in short transactions, never one long lock
+RETENTION_BATCHES = 20  # per pass, so one pass stays short; the next pass continues
 
 
 class SweepReport(msgspec.Struct):
@@ -34,6 +36,7 @@ class SweepReport(msgspec.Struct):
     resent: list[str] = msgspec.field(default_factory=list)
     workspaces_removed: int = 0
     executions_removed: int = 0
+    deliveries_removed: int = 0
 
 
 async def _log_line(session: AsyncSession, execution: Execution, text: str) -> LogEvent:
@@ -155,22 +158,42 @@ async def remove_old_executions(rt: Runtime, report: SweepReport, retention_days
                                 batch: int = RETENTION_BATCH) -> None:
     """Delete finished executions older than ``retention_days`` (steps and log lines go with them)."""
     cutoff = utcnow() - timedelta(days=retention_days)
-    async with rt.sessionmaker() as session:
-        rows = (
-            await session.execute(
-                select(Execution.id, Execution.pipeline_id)
-                .where(Execution.status.in_(EXECUTION_FINAL), Execution.finished_at < cutoff)
-                .order_by(Execution.finished_at)
-                .limit(batch)
-            )
-        ).all()
-        if not rows:
+    for _ in range(RETENTION_BATCHES):
+        async with rt.sessionmaker() as session:
+            rows = (
+                await session.execute(
+                    select(Execution.id, Execution.pipeline_id)
+                    .where(Execution.status.in_(EXECUTION_FINAL), Execution.finished_at < cutoff)
+                    .limit(batch)
+                )
+            ).all()
+            if not rows:
+                return
+            await session.execute(delete(Execution).where(Execution.id.in_([row.id for row in rows])))
+            await session.commit()
+        report.executions_removed += len(rows)
+        for pipeline_id in {row.pipeline_id for row in rows}:  # a removed run may be a pipeline's latest
+            await invalidate_status(rt, pipeline_id)
+        if len(rows) < batch:
             return
-        await session.execute(delete(Execution).where(Execution.id.in_([row.id for row in rows])))
-        await session.commit()
-    report.executions_removed += len(rows)
-    for pipeline_id in {row.pipeline_id for row in rows}:  # a removed run may be a pipeline's latest
-        await invalidate_status(rt, pipeline_id)
+
+
+async def remove_old_deliveries(rt: Runtime, report: SweepReport, retention_days: float,
+                                batch: int = RETENTION_BATCH) -> None:
+    """Forge webhook deliveries are execution history too: same retention."""
+    cutoff = utcnow() - timedelta(days=retention_days)
+    for _ in range(RETENTION_BATCHES):
+        async with rt.sessionmaker() as session:
+            ids = list(await session.scalars(
+                select(WebhookDelivery.id).where(WebhookDelivery.created_at < cutoff).limit(batch)
+            ))
+            if not ids:
+                return
+            await session.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(ids)))
+            await session.commit()
+        report.deliveries_removed += len(ids)
+        if len(ids) < batch:
+            return
 
 
 async def sweep(rt: Runtime, *, lost_after_s: float = 120.0, retention_days: float | None = None,
@@ -180,6 +203,7 @@ async def sweep(rt: Runtime, *, lost_after_s: float = 120.0, retention_days: flo
     await resend_lost(rt, report, lost_after_s)
     if execution_retention_days is not None:
         await remove_old_executions(rt, report, execution_retention_days)
+        await remove_old_deliveries(rt, report, execution_retention_days)
     if retention_days is not None:
         await remove_old_workspaces(rt, report, retention_days)
     return report

@@ -56,7 +56,8 @@ class SweeperMiddleware(LoopMiddleware):
                     retention_days=system.workspace_retention_days if retention else None,
                     execution_retention_days=system.execution_retention_days if retention else None,
                 )
-                if report.requeued or report.failed or report.resent or report.executions_removed:
+                removed = report.executions_removed or report.deliveries_removed
+                if report.requeued or report.failed or report.resent or removed:
                     log.info("sweep", requeued=report.requeued, failed=report.failed, resent=report.resent,
                              executions_removed=report.executions_removed, deliveries_removed=report.deliveries_removed)
             except Exception:  # a database hiccup must not end the loop; the next period retries

@@ -12,7 +12,6 @@ is logged by host only: chat webhook URLs carry their secret in the path.
 from __future__ import annotations
 
 import asyncio
-import urllib.parse
 
 import httpx
 import structlog
@@ -23,13 +22,13 @@ from app.db.models.executions import Execution
 from app.db.models.pipelines import Pipeline
 from app.db.models.projects import ProjectMember
 from app.domain.projects.permissions import role_at_least
+from app.domain.runners.notify import post_json, webhook_host
 from app.domain.runtime import Runtime
 from app.domain.settings.service import SystemSettings, current_settings
 from app.lib.clock import utcnow
 from app.lib.events import NotificationEvent, encode
 
 FAILURES = frozenset({"failed", "timed_out"})
-WEBHOOK_TIMEOUT_S = 10.0
 log = structlog.get_logger("ansflow.notifications")
 _POSTS: set[asyncio.Task[None]] = set()
 
@@ -91,11 +90,11 @@ async def notify_execution_finished(rt: Runtime, execution: Execution) -> None:
 
 
 async def _post(url: str, payload: dict[str, object]) -> None:
-    host = urllib.parse.urlsplit(url).hostname or "webhook"
+    host = webhook_host(url)
     try:
-        async with httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT_S) as client:
-            response = await client.post(url, json=payload)
-        if response.status_code >= 400:
-            log.warning("notification webhook refused", host=host, status=response.status_code)
+        status = await post_json(url, payload)
     except httpx.HTTPError as exc:
         log.warning("notification webhook failed", host=host, error=type(exc).__name__)
+        return
+    if status >= 400:
+        log.warning("notification webhook refused", host=host, status=status)

@@ -151,13 +151,19 @@ async def test_status_invalidated_by_pipeline_deletion(api: ApiClient) -> None:
     assert (await admin.get(f"/api/v1/pipelines/{pipeline}/status")).status_code == 404
 
 
-async def test_status_refused_on_next_request_after_member_removal(api: ApiClient) -> None:
-    admin = await api.admin()
+async def reporter_with_kept_status(api: ApiClient, admin: ApiClient) -> tuple[ApiClient, str, str, str]:
+    """A reporter of a new project whose status read of its pipeline is kept: (client, user, project, pipeline)."""
     project = await make_project(admin)
     pipeline = await make_pipeline(admin, project, ECHO)
     user, uid = await api.new_user(admin)
     await member(admin, project, uid, "reporter")
     await kept_status(api, user, pipeline)
+    return user, uid, project, pipeline
+
+
+async def test_status_refused_on_next_request_after_member_removal(api: ApiClient) -> None:
+    admin = await api.admin()
+    user, uid, project, pipeline = await reporter_with_kept_status(api, admin)
     assert (await admin.delete(f"/api/v1/projects/{project}/members/{uid}")).status_code == 204
     assert (await user.get(f"/api/v1/pipelines/{pipeline}/status")).status_code == 404
 
@@ -174,11 +180,7 @@ async def test_status_refused_on_next_request_after_token_revocation(api: ApiCli
 
 async def test_status_refused_on_next_request_after_user_deactivation(api: ApiClient) -> None:
     admin = await api.admin()
-    project = await make_project(admin)
-    pipeline = await make_pipeline(admin, project, ECHO)
-    user, uid = await api.new_user(admin)
-    await member(admin, project, uid, "reporter")
-    await kept_status(api, user, pipeline)
+    user, uid, _, pipeline = await reporter_with_kept_status(api, admin)
     assert (await admin.patch(f"/api/v1/users/{uid}", json={"is_active": False})).status_code == 200
     assert (await user.get(f"/api/v1/pipelines/{pipeline}/status")).status_code == 401
 

@@ -34,14 +34,17 @@ log = structlog.get_logger("ansflow.executions")
 
 
 def enqueue(rt: Runtime, execution: Execution) -> None:
+    send_run(rt, execution.id, execution.priority)
+
+
+def send_run(rt: Runtime, execution_id: uuid.UUID, priority: str, delay_ms: int | None = None) -> None:
     """Send the wake-up. The row is already committed, so a broker outage only delays the run:
     the sweeper re-sends messages for executions queued too long."""
     try:
-        send(rt.broker, rt.queues.executions, RUN_ACTOR, str(execution.id), priority=execution.priority)
+        send(rt.broker, rt.queues.executions, RUN_ACTOR, str(execution_id), priority=priority, delay_ms=delay_ms)
     except Exception as exc:  # dramatiq raises its own ConnectionError family; never fail the request
-        log.warning(
-            "could not enqueue; the sweeper will re-send", execution_id=str(execution.id), error=type(exc).__name__
-        )
+        log.warning("could not enqueue; the sweeper will re-send", execution_id=str(execution_id),
+                    error=type(exc).__name__)
 
 
 async def create_execution(

@@ -15,10 +15,9 @@ import uuid
 from sqlalchemy import update
 
 from app.db.models.executions import Execution
-from app.domain.executions.service import RUN_ACTOR
+from app.domain.executions.service import send_run
 from app.domain.runtime import Runtime
 from app.lib.clock import utcnow
-from app.lib.jobs import send
 
 RETRY_MS = 1000
 
@@ -53,4 +52,4 @@ async def send_again_later(rt: Runtime, execution_id: uuid.UUID) -> None:
         )
         await session.commit()
     if priority is not None:
-        send(rt.broker, rt.queues.executions, RUN_ACTOR, str(execution_id), priority=priority, delay_ms=RETRY_MS)
+        send_run(rt, execution_id, priority, delay_ms=RETRY_MS)

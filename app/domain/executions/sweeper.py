@@ -6,14 +6,17 @@ from __future__ import annotations
 import asyncio
 import shutil
 import uuid
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import structlog
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import ColumnElement, Row, and_, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.models.base import Base
 from app.db.models.executions import Execution, ExecutionStep, LogLine
 from app.db.models.webhooks import WebhookDelivery
 from app.domain.executions.service import enqueue
@@ -154,46 +157,41 @@ async def remove_old_workspaces(rt: Runtime, report: SweepReport, retention_days
                 report.workspaces_removed += 1
 
 
+async def _delete_in_batches(
+    rt: Runtime, model: type[Base], condition: ColumnElement[bool], extra: tuple[Any, ...] = (),
+    batch: int = RETENTION_BATCH,
+) -> AsyncIterator[Sequence[Row[Any]]]:
+    """Delete the rows matching ``condition`` in short transactions (``RETENTION_BATCHES`` a pass),
+    yielding each batch's ``(id, *extra)`` rows once committed."""
+    for _ in range(RETENTION_BATCHES):
+        async with rt.sessionmaker() as session:
+            rows = (await session.execute(select(model.id, *extra).where(condition).limit(batch))).all()
+            if not rows:
+                return
+            await session.execute(delete(model).where(model.id.in_([row[0] for row in rows])))
+            await session.commit()
+        yield rows
+        if len(rows) < batch:
+            return
+
+
 async def remove_old_executions(rt: Runtime, report: SweepReport, retention_days: float,
                                 batch: int = RETENTION_BATCH) -> None:
     """Delete finished executions older than ``retention_days`` (steps and log lines go with them)."""
     cutoff = utcnow() - timedelta(days=retention_days)
-    for _ in range(RETENTION_BATCHES):
-        async with rt.sessionmaker() as session:
-            rows = (
-                await session.execute(
-                    select(Execution.id, Execution.pipeline_id)
-                    .where(Execution.status.in_(EXECUTION_FINAL), Execution.finished_at < cutoff)
-                    .limit(batch)
-                )
-            ).all()
-            if not rows:
-                return
-            await session.execute(delete(Execution).where(Execution.id.in_([row.id for row in rows])))
-            await session.commit()
+    old = and_(Execution.status.in_(EXECUTION_FINAL), Execution.finished_at < cutoff)
+    async for rows in _delete_in_batches(rt, Execution, old, (Execution.pipeline_id,), batch):
         report.executions_removed += len(rows)
         for pipeline_id in {row.pipeline_id for row in rows}:  # a removed run may be a pipeline's latest
             await invalidate_status(rt, pipeline_id)
-        if len(rows) < batch:
-            return
 
 
 async def remove_old_deliveries(rt: Runtime, report: SweepReport, retention_days: float,
                                 batch: int = RETENTION_BATCH) -> None:
     """Forge webhook deliveries are execution history too: same retention."""
     cutoff = utcnow() - timedelta(days=retention_days)
-    for _ in range(RETENTION_BATCHES):
-        async with rt.sessionmaker() as session:
-            ids = list(await session.scalars(
-                select(WebhookDelivery.id).where(WebhookDelivery.created_at < cutoff).limit(batch)
-            ))
-            if not ids:
-                return
-            await session.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(ids)))
-            await session.commit()
-        report.deliveries_removed += len(ids)
-        if len(ids) < batch:
-            return
+    async for rows in _delete_in_batches(rt, WebhookDelivery, WebhookDelivery.created_at < cutoff, batch=batch):
+        report.deliveries_removed += len(rows)
 
 
 async def sweep(rt: Runtime, *, lost_after_s: float = 120.0, retention_days: float | None = None,

@@ -25,10 +25,16 @@ from app.domain.runners.base import (
 TIMEOUT_S = 10.0
 
 
-async def _post(url: str, text: str) -> int:
+async def post_json(url: str, payload: dict[str, object]) -> int:
+    """POST a chat-style JSON message; the HTTP status (errors raise ``httpx.HTTPError``)."""
     async with httpx.AsyncClient(timeout=TIMEOUT_S) as client:
-        response = await client.post(url, json={"text": text})
+        response = await client.post(url, json=payload)
         return response.status_code
+
+
+def webhook_host(url: str) -> str:
+    """How a webhook URL is shown: its host only (chat webhook URLs carry their secret in the path)."""
+    return urllib.parse.urlsplit(url).hostname or "webhook"
 
 
 class NotifyRunner:
@@ -41,9 +47,9 @@ class NotifyRunner:
         await out.system(f"notify{f' #{channel}' if channel else ''}: {text}")
         if not config.url:
             return StepOutcome(status="success")
-        host = urllib.parse.urlsplit(config.url).hostname or "webhook"
+        host = webhook_host(config.url)
         try:
-            status = await guarded(_post(config.url, text), ctx, remaining(ctx))
+            status = await guarded(post_json(config.url, {"text": text}), ctx, remaining(ctx))
         except StepStopped as stop:
             return await fail(out, f"notification to {host}: {stop.status.replace('_', ' ')}", stop.status)
         except httpx.HTTPError as exc:

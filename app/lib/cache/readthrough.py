@@ -63,6 +63,7 @@ class AnsflowCache(Cache):
         self.answers = DerivedAnswers(self.near, self._generation, self._hit_counters)
         self._hits: dict[str, Any] = {}
         self._misses: dict[str, Any] = {}
+        self._near_counters: dict[str, list[Any]] = {}
         self._local_generation = 0  # bumped by every local invalidation: a read in flight must not fill near
 
     def add_two_tier(self, backend: TwoTierRedis, middleware: Any) -> None:
@@ -190,16 +191,21 @@ class AnsflowCache(Cache):
 
     def _count_hit(self, name: str) -> None:
         """A read answered by the near tier (this process's memory, so a memory-tier hit too)."""
-        BATCH.inc_each(self._hit_counters((name,)))
+        BATCH.inc_each(self._near_hit_counters(name))
 
-    def _hit_counters(self, names: Iterable[str]) -> list[Any]:
-        """The counters one near hit on each of ``names`` increments (derived answers keep them)."""
-        counters = []
-        for name in names:
-            counters.append(self._child(self._hits, CACHE_HITS, name))
+    def _near_hit_counters(self, name: str) -> list[Any]:
+        """The counters one near hit on ``name`` increments, built once per cache name."""
+        counters = self._near_counters.get(name)
+        if counters is None:
+            counters = [self._child(self._hits, CACHE_HITS, name)]
             if self.two_tier is not None:
                 counters.append(CACHE_MEMORY_HITS)
+            self._near_counters[name] = counters
         return counters
+
+    def _hit_counters(self, names: Iterable[str]) -> list[Any]:
+        """The counters near hits on each of ``names`` increment (derived answers keep them)."""
+        return [counter for name in names for counter in self._near_hit_counters(name)]
 
     @staticmethod
     def _child(children: dict[str, Any], family: Any, name: str) -> Any:
